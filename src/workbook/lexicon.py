@@ -1,0 +1,79 @@
+"""The built-in vocabulary of the offline scorer: named concepts and global anti-patterns.
+
+Both live as YAML beside the package (`workbook/data/`) so they can be read and
+extended without touching code; this module loads and compiles them once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from .matching import Pattern, compile_pattern
+from .steps import STEP_IDS
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    description: str
+    patterns: tuple[Pattern, ...]
+
+
+@dataclass(frozen=True)
+class AntiPattern:
+    id: str
+    title: str
+    patterns: tuple[Pattern, ...]
+    better: str
+    steps: frozenset[str]
+    penalty: float
+    source: str  # "global" or the scenario id
+
+
+def _read_data(name: str):
+    return yaml.safe_load(resources.files("workbook").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def concepts() -> dict[str, Concept]:
+    return {
+        concept_id: Concept(concept_id, spec["description"], tuple(compile_pattern(p) for p in spec["patterns"]))
+        for concept_id, spec in _read_data("concepts.yaml").items()
+    }
+
+
+def concept_ids() -> frozenset[str]:
+    return frozenset(concepts())
+
+
+def make_anti_pattern(spec: dict, source: str) -> AntiPattern:
+    return AntiPattern(
+        id=spec["id"],
+        title=spec["title"],
+        patterns=tuple(compile_pattern(p) for p in spec["patterns"]),
+        better=spec["better"],
+        steps=frozenset(spec.get("steps") or STEP_IDS),
+        penalty=float(spec.get("penalty", 15.0)),
+        source=source,
+    )
+
+
+@lru_cache(maxsize=1)
+def global_anti_patterns() -> tuple[AntiPattern, ...]:
+    return tuple(make_anti_pattern(spec, "global") for spec in _read_data("anti_patterns.yaml"))
+
+
+def expand(evidence: list[str] | tuple[str, ...]) -> tuple[Pattern, ...]:
+    """Turn an evidence list (patterns and @concept references) into compiled patterns."""
+    table = concepts()
+    patterns: list[Pattern] = []
+    for item in evidence:
+        if item.startswith("@"):
+            patterns += table[item[1:]].patterns
+        else:
+            patterns.append(compile_pattern(item))
+    return tuple(patterns)

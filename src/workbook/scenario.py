@@ -1,0 +1,322 @@
+"""Scenario files: the YAML format, its schema, and finding and loading them.
+
+A scenario is one human-editable YAML file in an exercises folder. Loading never
+raises a bare pydantic or YAML error: every problem becomes a `Problem` that names
+the file and the field path, so `workbook validate` can print one line each.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .steps import STEP_IDS
+
+EXERCISES_ENV = "WORKBOOK_EXERCISES"
+SLUG = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+
+Level = Literal["intro", "intermediate", "advanced"]
+RiskLevel = Literal["low", "medium", "high", "critical"]
+StepId = Literal[
+    "user_intent",
+    "context_acquisition",
+    "model_reasoning",
+    "tool_execution",
+    "safety_checks",
+    "user_response",
+    "feedback_evaluation",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Criterion(_Strict):
+    id: str = Field(pattern=SLUG)
+    description: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+    # Evidence patterns for the offline scorer; see `workbook.matching` for the syntax.
+    evidence: list[str] = Field(min_length=1)
+    probe: str = Field(min_length=1)
+
+
+class StepSpec(_Strict):
+    questions: list[str] = Field(min_length=1)
+    criteria: list[Criterion] = Field(min_length=1)
+    hints: list[str] = Field(default_factory=list)
+    reference_answer: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+
+
+class AntiPatternSpec(_Strict):
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1)
+    patterns: list[str] = Field(min_length=1)
+    better: str = Field(min_length=1)
+    steps: list[StepId] = Field(default_factory=lambda: list(STEP_IDS))
+    penalty: float = Field(default=15.0, ge=0, le=100)
+
+
+class Stakeholder(_Strict):
+    name: str = Field(min_length=1)
+    interest: str = Field(min_length=1)
+
+
+class ContextSource(_Strict):
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    access: str = Field(min_length=1)  # who may see it
+
+
+class Tool(_Strict):
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    reversible: bool = True
+
+
+class Constraints(_Strict):
+    risk_level: RiskLevel
+    latency_budget: str = Field(min_length=1)
+    cost_budget: str = Field(min_length=1)
+    other: list[str] = Field(default_factory=list)
+
+
+class Scenario(_Strict):
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=1)
+    level: Level
+    summary: str = Field(min_length=1)
+    brief: str = Field(min_length=1)
+    stakeholders: list[Stakeholder] = Field(min_length=1)
+    constraints: Constraints
+    context_sources: list[ContextSource] = Field(min_length=1)
+    tools: list[Tool] = Field(default_factory=list)
+    steps: dict[StepId, StepSpec]
+    anti_patterns: list[AntiPatternSpec] = Field(default_factory=list)
+
+    @field_validator("steps")
+    @classmethod
+    def _in_loop_order(cls, steps: dict[str, StepSpec]) -> dict[str, StepSpec]:
+        return {step_id: steps[step_id] for step_id in STEP_IDS if step_id in steps}
+
+    def step(self, step_id: str) -> StepSpec:
+        return self.steps[step_id]  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file: printed as `FILE: field.path: message`."""
+
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}" if self.field else f"{self.file}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario file could not be loaded; `problems` says every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class UnknownScenarioError(KeyError):
+    def __init__(self, scenario_id: str, known: list[str]):
+        self.scenario_id = scenario_id
+        super().__init__(f"unknown scenario {scenario_id!r} (known: {', '.join(known) or 'none'})")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# --- YAML -------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys instead of silently keeping the last."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
+    mark = getattr(error, "problem_mark", None)
+    what = getattr(error, "problem", None) or str(error)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+    return Problem(file, where, f"YAML syntax error: {what}")
+
+
+# --- validation ---------------------------------------------------------------
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if part != "[key]")
+
+
+def _pydantic_problems(file: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        if loc[:1] == ("steps",) and loc[-1:] == ("[key]",):
+            message = f"unknown step id {loc[1]!r} (expected one of: {', '.join(STEP_IDS)})"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling against the template: `workbook new`)"
+        else:
+            message = item["msg"][0].lower() + item["msg"][1:]
+            if not isinstance(item.get("input"), (dict, list)):
+                message += f" (got {item.get('input')!r})"
+        problems.append(Problem(file, _field_path(loc), message))
+    return problems
+
+
+def _semantic_problems(file: str, scenario: Scenario, stem: str | None) -> list[Problem]:
+    from .matching import PatternError, compile_pattern  # local: keeps schema import light
+    from .lexicon import concept_ids
+
+    problems = []
+    if stem is not None and stem != scenario.id:
+        problems.append(Problem(file, "id", f"{scenario.id!r} does not match the file name {stem!r}"))
+    for step_id in STEP_IDS:
+        if step_id not in scenario.steps:
+            problems.append(Problem(file, f"steps.{step_id}", "missing step (every scenario covers all seven)"))
+    seen: dict[str, str] = {}
+    known_concepts = concept_ids()
+    for step_id, spec in scenario.steps.items():
+        for index, criterion in enumerate(spec.criteria):
+            where = f"steps.{step_id}.criteria.{index}"
+            if criterion.id in seen:
+                problems.append(Problem(file, f"{where}.id", f"duplicate criterion id {criterion.id!r} (first used in {seen[criterion.id]})"))
+            seen.setdefault(criterion.id, where)
+            for n, pattern in enumerate(criterion.evidence):
+                problems += _pattern_problems(file, f"{where}.evidence.{n}", pattern, known_concepts, compile_pattern, PatternError)
+    for index, anti in enumerate(scenario.anti_patterns):
+        for n, pattern in enumerate(anti.patterns):
+            problems += _pattern_problems(file, f"anti_patterns.{index}.patterns.{n}", pattern, known_concepts, compile_pattern, PatternError)
+    return problems
+
+
+def _pattern_problems(file, where, pattern, known_concepts, compile_pattern, PatternError) -> list[Problem]:
+    if pattern.startswith("@"):
+        if pattern[1:] not in known_concepts:
+            return [Problem(file, where, f"unknown concept {pattern!r} (see `workbook concepts`)")]
+        return []
+    try:
+        compile_pattern(pattern)
+    except PatternError as error:
+        return [Problem(file, where, str(error))]
+    return []
+
+
+def parse_scenario(text: str, file: str = "<string>", stem: str | None = None) -> Scenario:
+    """Parse and validate scenario YAML; raise ScenarioError listing every problem."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ScenarioError([_yaml_problem(file, error)]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(file, "", "a scenario file must be a YAML mapping (key: value pairs)")])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_pydantic_problems(file, error)) from None
+    problems = _semantic_problems(file, scenario, stem)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def load_scenario_file(path: str | os.PathLike) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {error}")]) from None
+    return parse_scenario(text, file=str(path), stem=path.stem)
+
+
+# --- finding scenarios ----------------------------------------------------------
+
+
+def shipped_exercises_dir() -> Path:
+    """The scenarios that come with the package (wheel) or the checkout (editable)."""
+    packaged = Path(__file__).parent / "exercises"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "exercises"
+
+
+def exercises_dirs(extra: str | os.PathLike | None = None) -> list[Path]:
+    """Folders to read, most specific first: an explicit folder, then $WORKBOOK_EXERCISES."""
+    if extra:
+        return [Path(extra)]
+    if os.environ.get(EXERCISES_ENV):
+        return [Path(os.environ[EXERCISES_ENV])]
+    return [shipped_exercises_dir()]
+
+
+def scenario_files(folder: str | os.PathLike | None = None) -> list[Path]:
+    files: list[Path] = []
+    for directory in exercises_dirs(folder):
+        if not directory.is_dir():
+            raise ScenarioError([Problem(str(directory), "", "exercises folder does not exist")])
+        files += sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+    return files
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, mtime_ns: int) -> Scenario:
+    return load_scenario_file(path)
+
+
+def load_all(folder: str | os.PathLike | None = None) -> tuple[dict[str, Scenario], list[Problem]]:
+    """Every valid scenario by id, plus the problems of the files that are not valid."""
+    scenarios: dict[str, Scenario] = {}
+    problems: list[Problem] = []
+    for path in scenario_files(folder):
+        try:
+            scenario = _load_cached(str(path), path.stat().st_mtime_ns)
+        except ScenarioError as error:
+            problems += error.problems
+            continue
+        if scenario.id in scenarios:
+            problems.append(Problem(str(path), "id", f"duplicate scenario id {scenario.id!r}"))
+            continue
+        scenarios[scenario.id] = scenario
+    return scenarios, problems
+
+
+def load_scenario(scenario_id: str, folder: str | os.PathLike | None = None) -> Scenario:
+    """Load one scenario by id from the exercises folder."""
+    for directory in exercises_dirs(folder):
+        for suffix in (".yaml", ".yml"):
+            path = directory / f"{scenario_id}{suffix}"
+            if path.is_file():
+                return _load_cached(str(path), path.stat().st_mtime_ns)
+    scenarios, _ = load_all(folder)
+    if scenario_id in scenarios:
+        return scenarios[scenario_id]
+    raise UnknownScenarioError(scenario_id, sorted(scenarios))
