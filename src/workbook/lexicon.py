@@ -35,7 +35,8 @@ class AntiPattern:
 
 
 def _read_data(name: str):
-    return yaml.safe_load(resources.files("workbook").joinpath("data", name).read_text(encoding="utf-8"))
+    text = resources.files("workbook").joinpath("data", name).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
 
 
 @lru_cache(maxsize=1)

@@ -31,7 +31,13 @@ from functools import lru_cache
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?|[%$€£]|\n\s*\n|\n\s*(?:[-*•]|\d+[.)])\s|[.!?;]+(?=\s|$)", re.I)
+# Segment boundaries: sentence punctuation, a blank line, or a line break before
+# something that starts a new line of thought (capital, digit, bullet). A break
+# before a lowercase word is a hard-wrapped sentence and does not split it.
+_TOKEN = re.compile(
+    r"\d+(?:[.,]\d+)*|[A-Za-z]+(?:'[A-Za-z]+)?|[%$€£]"
+    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))|[.!?;]+(?=\s|$)"
+)
 _TIME_UNITS = frozenset(
     "ms millisecond msec s sec second secs m min mins minute h hr hrs hour day d week wk month year".split()
 )

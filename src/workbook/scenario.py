@@ -1,20 +1,22 @@
 """Scenario files: the YAML format, its schema, and finding and loading them.
 
 A scenario is one human-editable YAML file in an exercises folder. Loading never
-raises a bare pydantic or YAML error: every problem becomes a `Problem` that names
+raises a bare msgspec or YAML error: every problem becomes a `Problem` that names
 the file and the field path, so `workbook validate` can print one line each.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from msgspec import Meta, Struct, field
 
 from .steps import STEP_IDS
 
@@ -32,82 +34,99 @@ StepId = Literal[
     "user_response",
     "feedback_evaluation",
 ]
+Slug = Annotated[str, Meta(pattern=SLUG)]
+Text = Annotated[str, Meta(min_length=1)]
+Weight = Annotated[float, Meta(gt=0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+class _Strict(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Schema base: unknown fields are errors, so a typo never passes silently."""
 
 
 class Criterion(_Strict):
-    id: str = Field(pattern=SLUG)
-    description: str = Field(min_length=1)
-    weight: float = Field(default=1.0, gt=0)
+    id: Slug
+    description: Text
     # Evidence patterns for the offline scorer; see `workbook.matching` for the syntax.
-    evidence: list[str] = Field(min_length=1)
-    probe: str = Field(min_length=1)
+    evidence: Annotated[list[str], Meta(min_length=1)]
+    probe: Text
+    weight: Weight = 1.0
 
 
 class StepSpec(_Strict):
-    questions: list[str] = Field(min_length=1)
-    criteria: list[Criterion] = Field(min_length=1)
-    hints: list[str] = Field(default_factory=list)
-    reference_answer: str = Field(min_length=1)
-    weight: float = Field(default=1.0, gt=0)
+    questions: Annotated[list[Text], Meta(min_length=1)]
+    criteria: Annotated[list[Criterion], Meta(min_length=1)]
+    reference_answer: Text
+    hints: list[Text] = field(default_factory=list)
+    weight: Weight = 1.0
+
+
+class Steps(_Strict):
+    """One field per step so errors name the step (`steps.tool_execution.criteria`)."""
+
+    user_intent: StepSpec | None = None
+    context_acquisition: StepSpec | None = None
+    model_reasoning: StepSpec | None = None
+    tool_execution: StepSpec | None = None
+    safety_checks: StepSpec | None = None
+    user_response: StepSpec | None = None
+    feedback_evaluation: StepSpec | None = None
 
 
 class AntiPatternSpec(_Strict):
-    id: str = Field(pattern=SLUG)
-    title: str = Field(min_length=1)
-    patterns: list[str] = Field(min_length=1)
-    better: str = Field(min_length=1)
-    steps: list[StepId] = Field(default_factory=lambda: list(STEP_IDS))
-    penalty: float = Field(default=15.0, ge=0, le=100)
+    id: Slug
+    title: Text
+    patterns: Annotated[list[str], Meta(min_length=1)]
+    better: Text
+    steps: list[StepId] = field(default_factory=lambda: list(STEP_IDS))
+    penalty: Annotated[float, Meta(ge=0, le=100)] = 15.0
 
 
 class Stakeholder(_Strict):
-    name: str = Field(min_length=1)
-    interest: str = Field(min_length=1)
+    name: Text
+    interest: Text
 
 
 class ContextSource(_Strict):
-    name: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    access: str = Field(min_length=1)  # who may see it
+    name: Text
+    description: Text
+    access: Text  # who may see it
 
 
 class Tool(_Strict):
-    name: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    name: Text
+    description: Text
     reversible: bool = True
 
 
 class Constraints(_Strict):
     risk_level: RiskLevel
-    latency_budget: str = Field(min_length=1)
-    cost_budget: str = Field(min_length=1)
-    other: list[str] = Field(default_factory=list)
+    latency_budget: Text
+    cost_budget: Text
+    other: list[Text] = field(default_factory=list)
 
 
 class Scenario(_Strict):
-    id: str = Field(pattern=SLUG)
-    title: str = Field(min_length=1)
+    id: Slug
+    title: Text
     level: Level
-    summary: str = Field(min_length=1)
-    brief: str = Field(min_length=1)
-    stakeholders: list[Stakeholder] = Field(min_length=1)
+    summary: Text
+    brief: Text
+    stakeholders: Annotated[list[Stakeholder], Meta(min_length=1)]
     constraints: Constraints
-    context_sources: list[ContextSource] = Field(min_length=1)
-    tools: list[Tool] = Field(default_factory=list)
-    steps: dict[StepId, StepSpec]
-    anti_patterns: list[AntiPatternSpec] = Field(default_factory=list)
-
-    @field_validator("steps")
-    @classmethod
-    def _in_loop_order(cls, steps: dict[str, StepSpec]) -> dict[str, StepSpec]:
-        return {step_id: steps[step_id] for step_id in STEP_IDS if step_id in steps}
+    context_sources: Annotated[list[ContextSource], Meta(min_length=1)]
+    steps: Steps
+    tools: list[Tool] = field(default_factory=list)
+    anti_patterns: list[AntiPatternSpec] = field(default_factory=list)
 
     def step(self, step_id: str) -> StepSpec:
-        return self.steps[step_id]  # type: ignore[index]
+        spec = getattr(self.steps, step_id, None)
+        if spec is None:
+            raise KeyError(f"scenario {self.id!r} has no step {step_id!r}")
+        return spec
+
+    def step_specs(self) -> dict[str, StepSpec]:
+        """The steps the file defines, in loop order."""
+        return {step_id: getattr(self.steps, step_id) for step_id in STEP_IDS if getattr(self.steps, step_id) is not None}
 
 
 @dataclass(frozen=True)
@@ -142,7 +161,7 @@ class UnknownScenarioError(KeyError):
 # --- YAML -------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """SafeLoader that rejects duplicate keys instead of silently keeping the last."""
 
 
@@ -171,26 +190,32 @@ def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
 # --- validation ---------------------------------------------------------------
 
 
-def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc if part != "[key]")
+_MSGSPEC_PATH = re.compile(r"(?: - at `(?P<path>[^`]*)`)?$")
 
 
-def _pydantic_problems(file: str, error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        if loc[:1] == ("steps",) and loc[-1:] == ("[key]",):
-            message = f"unknown step id {loc[1]!r} (expected one of: {', '.join(STEP_IDS)})"
-        elif item["type"] == "missing":
-            message = "required field is missing"
-        elif item["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling against the template: `workbook new`)"
-        else:
-            message = item["msg"][0].lower() + item["msg"][1:]
-            if not isinstance(item.get("input"), (dict, list)):
-                message += f" (got {item.get('input')!r})"
-        problems.append(Problem(file, _field_path(loc), message))
-    return problems
+def _schema_problem(file: str, error: msgspec.ValidationError) -> Problem:
+    """Turn msgspec's "message - at `$.a.b[0].c`" into Problem(file, "a.b.0.c", message)."""
+    text = str(error)
+    match = _MSGSPEC_PATH.search(text)
+    message = text[: match.start()] if match else text
+    path = (match.group("path") or "$") if match else "$"
+    path = path.removeprefix("key in `").removeprefix("$").lstrip(".")
+    path = re.sub(r"\[(\w+)\]", r".\1", path).lstrip(".")
+    missing = re.match(r"Object missing required field `(\w+)`", message)
+    unknown = re.match(r"Object contains unknown field `(\w+)`", message)
+    if missing:
+        return Problem(file, _join(path, missing.group(1)), "required field is missing")
+    if unknown and path == "steps":
+        name = unknown.group(1)
+        return Problem(file, _join("steps", name), f"unknown step id {name!r} (expected one of: {', '.join(STEP_IDS)})")
+    if unknown:
+        return Problem(file, _join(path, unknown.group(1)), "unknown field (check the spelling against `workbook new`)")
+    message = message.replace("`", "")
+    return Problem(file, path or "(top level)", message[0].lower() + message[1:])
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def _semantic_problems(file: str, scenario: Scenario, stem: str | None) -> list[Problem]:
@@ -201,11 +226,11 @@ def _semantic_problems(file: str, scenario: Scenario, stem: str | None) -> list[
     if stem is not None and stem != scenario.id:
         problems.append(Problem(file, "id", f"{scenario.id!r} does not match the file name {stem!r}"))
     for step_id in STEP_IDS:
-        if step_id not in scenario.steps:
+        if getattr(scenario.steps, step_id) is None:
             problems.append(Problem(file, f"steps.{step_id}", "missing step (every scenario covers all seven)"))
     seen: dict[str, str] = {}
     known_concepts = concept_ids()
-    for step_id, spec in scenario.steps.items():
+    for step_id, spec in scenario.step_specs().items():
         for index, criterion in enumerate(spec.criteria):
             where = f"steps.{step_id}.criteria.{index}"
             if criterion.id in seen:
@@ -240,9 +265,9 @@ def parse_scenario(text: str, file: str = "<string>", stem: str | None = None) -
     if not isinstance(data, dict):
         raise ScenarioError([Problem(file, "", "a scenario file must be a YAML mapping (key: value pairs)")])
     try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as error:
-        raise ScenarioError(_pydantic_problems(file, error)) from None
+        scenario = msgspec.convert(data, Scenario)
+    except msgspec.ValidationError as error:
+        raise ScenarioError([_schema_problem(file, error)]) from None
     problems = _semantic_problems(file, scenario, stem)
     if problems:
         raise ScenarioError(problems)

@@ -1,0 +1,115 @@
+"""The `workbook` command, run as a real subprocess the way a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenario_factory import minimal_scenario, mutate, write_scenario
+from test_scenarios import EXPECTED_IDS
+
+WORKBOOK = [sys.executable, "-m", "workbook.cli"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "WORKBOOK_EXERCISES"} | (env or {})
+    return subprocess.run([*WORKBOOK, *args], capture_output=True, text=True, cwd=cwd, env=environment, timeout=60)
+
+
+def test_list_json_prints_the_eight_ids():
+    result = run("list", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert {row["id"]: row["level"] for row in rows} == EXPECTED_IDS
+    assert all(row["title"] for row in rows)
+
+
+def test_list_text_has_one_line_per_scenario():
+    result = run("list")
+    assert result.returncode == 0
+    assert len(result.stdout.strip().splitlines()) == len(EXPECTED_IDS)
+    assert "support-refund-agent" in result.stdout
+
+
+def test_show_prints_brief_and_questions():
+    result = run("show", "support-refund-agent")
+    assert result.returncode == 0, result.stderr
+    for title in ("1. User intent", "4. Tool execution", "7. Feedback and evaluation"):
+        assert title in result.stdout
+
+
+def test_validate_shipped_scenarios_exits_zero():
+    result = run("validate")
+    assert result.returncode == 0, result.stdout
+    assert "8 scenario file(s) valid" in result.stdout
+
+
+def test_validate_reports_one_line_per_problem(tmp_path):
+    good = write_scenario(tmp_path, minimal_scenario("good-one"))
+    bad = write_scenario(tmp_path, mutate(minimal_scenario("bad-one"), "steps.user_intent.criteria.0.weight", -2))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: broken\nsteps: [\n", encoding="utf-8")
+    result = run("validate", str(good), str(bad), str(broken))
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{bad}: steps.user_intent.criteria.0.weight: ")
+    assert lines[1].startswith(f"{broken}: line ") and "YAML syntax error" in lines[1]
+    assert "Traceback" not in result.stderr
+
+
+def test_exercises_folder_from_flag_and_environment(tmp_path):
+    write_scenario(tmp_path, minimal_scenario("my-own"))
+    by_flag = run("--exercises", str(tmp_path), "list", "--format", "json")
+    by_env = run("list", "--format", "json", env={"WORKBOOK_EXERCISES": str(tmp_path)})
+    for result in (by_flag, by_env):
+        assert result.returncode == 0, result.stderr
+        assert [row["id"] for row in json.loads(result.stdout)] == ["my-own"]
+
+
+def test_new_scaffolds_a_template_that_validates_once_filled(tmp_path):
+    result = run("--exercises", str(tmp_path), "new", "claims-triage")
+    assert result.returncode == 0, result.stderr
+    created = tmp_path / "claims-triage.yaml"
+    text = created.read_text()
+    assert "id: claims-triage" in text and "# " in text  # commented template
+    unfilled = run("validate", str(created))
+    assert unfilled.returncode == 1  # the template still has empty criteria to fill in
+    import yaml
+
+    data = yaml.safe_load(text)
+    filled = minimal_scenario("claims-triage")
+    filled["steps"]["user_intent"] = data["steps"]["user_intent"] | {"criteria": filled["steps"]["user_intent"]["criteria"]}
+    data["steps"] = filled["steps"]
+    created.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert run("validate", str(created)).returncode == 0
+    again = run("--exercises", str(tmp_path), "new", "claims-triage")
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("show", "no-such-scenario"), "unknown scenario 'no-such-scenario'"),
+        (("frobnicate",), "invalid choice"),
+        (("list", "--format", "xml"), "invalid choice"),
+        (("new", "Bad Id"), "must be lowercase words"),
+        (("--exercises", "/no/such/dir", "list"), "exercises folder does not exist"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["list", "show", "validate", "new", "score", "concepts"])
+def test_every_command_has_help(command):
+    result = run(command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
