@@ -20,6 +20,7 @@ from .steps import STEP_IDS
 class Concept:
     id: str
     description: str
+    step: str
     patterns: tuple[Pattern, ...]
 
 
@@ -42,9 +43,13 @@ def _read_data(name: str):
 @lru_cache(maxsize=1)
 def concepts() -> dict[str, Concept]:
     return {
-        concept_id: Concept(concept_id, spec["description"], tuple(compile_pattern(p) for p in spec["patterns"]))
+        concept_id: Concept(concept_id, spec["description"], spec["step"], tuple(compile_pattern(p) for p in spec["patterns"]))
         for concept_id, spec in _read_data("concepts.yaml").items()
     }
+
+
+def step_concepts(step_id: str) -> list[Concept]:
+    return [concept for concept in concepts().values() if concept.step == step_id]
 
 
 def concept_ids() -> frozenset[str]:

@@ -8,10 +8,11 @@ Pattern syntax (used in scenario files and the built-in lexicons):
   same sentence, within a few words of each other, in any order.
   `roll back|revert|switch off ~ error rate|failure rate`
 - A term lists **alternatives** separated by `|`. An alternative is one or more
-  words that must appear together, in that order, at most one word apart:
-  `switch off` also finds "switch it off".
+  words that must appear together, in that order; a pronoun may sit between
+  them, so `switch off` also finds "switch it off".
 - Words are compared by stem, so `release` matches releases, released, releasing.
-  A trailing `*` matches any word starting with the prefix: `escalat*`.
+  A trailing `*` matches any word, as written, that starts with the prefix:
+  `escalat*` finds escalate, escalated, escalation.
 - Placeholders: `{num}` any number, `{pct}` a percentage (5%, 5 percent),
   `{money}` an amount of money ($0.40, 20 cents, 3 dollars), `{time}` a duration
   (200 ms, 2 seconds, 24 hours).
@@ -28,20 +29,24 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Iterable
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
+GAP_WORDS = frozenset("it them this that these those everything all him her us one".split())
 
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
 # something that starts a new line of thought (capital, digit, bullet). A break
 # before a lowercase word is a hard-wrapped sentence and does not split it.
 _TOKEN = re.compile(
-    r"\d+(?:[.,]\d+)*|[A-Za-z]+(?:'[A-Za-z]+)?|[%$€£]"
-    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))|[.!?;]+(?=\s|$)"
+    r"\d+(?:[.,]\d+)*|[A-Za-z]+(?:'[A-Za-z]+)?\d*|[%$€£]"
+    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))|(?<!\be\.g)(?<!\bi\.e)[.!?;]+(?=\s|$)"
 )
 _TIME_UNITS = frozenset(
-    "ms millisecond msec s sec second secs m min mins minute h hr hrs hour day d week wk month year".split()
+    """ms msec millisecond milliseconds s sec secs second seconds m min mins minute minutes h hr hrs hour hours
+    d day days week weeks wk month months year years""".split()
 )
-_MONEY_UNITS = frozenset("dollar usd cent eur euro gbp pound buck".split())
+_MONEY_UNITS = frozenset("dollar dollars usd cent cents eur euro euros gbp pound pounds buck bucks k".split())
+_UNIT_QUALIFIERS = frozenset("business working calendar wall clock".split())  # "2 business days"
 _PERCENT_WORDS = frozenset({"%", "percent", "pct", "percentage"})
 _CURRENCY = frozenset("$€£")
 _PLACEHOLDERS = frozenset({"{num}", "{pct}", "{money}", "{time}"})
@@ -51,12 +56,23 @@ class PatternError(ValueError):
     pass
 
 
+_VOWELS = frozenset("aeiouy")
+
+
+def _short_cvc(w: str) -> bool:
+    """A short stem like rat, hop, us: it lost an 'e' (rate, hope, use) with -ed or -ing."""
+    if len(w) == 2:
+        return w[0] in _VOWELS and w[1] not in _VOWELS
+    return len(w) == 3 and w[0] not in _VOWELS and w[1] in _VOWELS and w[2] not in _VOWELS and w[2] not in "wx"
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A small, consistent suffix stripper (both patterns and text go through it).
 
     It does not need to produce dictionary words; it only needs to map the usual
-    inflections of one word to the same key, cheaply.
+    inflections of one word to the same key, cheaply: rate, rates, rated and
+    rating all become "rate"; release, released and releasing become "releas".
     """
     w = word.lower().replace("'s", "").replace("'", "")
     if len(w) > 4 and w.endswith("ies"):
@@ -64,12 +80,15 @@ def stem(word: str) -> str:
     elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
     for suffix in ("ing", "ed"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            w = w[: -len(suffix)]
-            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]
+        if w.endswith(suffix) and not w.endswith("eed"):
+            rest = w[: -len(suffix)]
+            if len(rest) < 2 or not _VOWELS & set(rest):
+                break
+            if len(rest) > 3 and rest[-1] == rest[-2] and rest[-1] not in "lsz":
+                rest = rest[:-1]
+            w = rest + "e" if _short_cvc(rest) else rest
             break
-    if len(w) > 3 and w.endswith("e"):
+    if len(w) > 4 and w.endswith("e"):
         w = w[:-1]
     return w
 
@@ -85,6 +104,8 @@ class Segment:
     start: int  # first token position
     end: int  # one past the last token position
     text: str  # the original characters, for quoting
+    char_start: int = 0
+    char_end: int = 0
 
 
 @dataclass
@@ -92,17 +113,44 @@ class Text:
     """A tokenised text: stems by position, an index from key to positions, segments."""
 
     raw: str
-    keys: list[str] = field(default_factory=list)
-    index: dict[str, list[int]] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)  # stems by position
+    words: list[str] = field(default_factory=list)  # lowercased words by position
+    index: dict[str, list[int]] = field(default_factory=dict)  # stem or {placeholder} -> positions
+    word_index: dict[str, list[int]] = field(default_factory=dict)  # word -> positions (for prefixes)
     segment_of: list[int] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
+    # Look-ups repeat across the many patterns run over one text, so keep them.
+    _positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _spans: dict[tuple, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
+    _sorted_keys: list[str] | None = field(default=None, repr=False)
 
     def positions(self, key: str) -> list[int]:
-        return self.index.get(key, [])
+        """Positions of a stem, or of every stem starting with a prefix (`key*`)."""
+        if not key.endswith("*"):
+            return self.index.get(key, [])
+        found = self._positions.get(key)
+        if found is None:
+            found = self._prefix_positions(key[:-1])
+            self._positions[key] = found
+        return found
+
+    def _prefix_positions(self, prefix: str) -> list[int]:
+        if self._sorted_keys is None:
+            self._sorted_keys = sorted(self.word_index)
+        keys = self._sorted_keys
+        i = bisect_left(keys, prefix)
+        found: list[int] = []
+        while i < len(keys) and keys[i].startswith(prefix):
+            found += self.word_index[keys[i]]
+            i += 1
+        found.sort()
+        return found
 
 
-def _number_tag(prev: str, nxt: str) -> str | None:
-    if prev in _CURRENCY or nxt in _MONEY_UNITS or nxt == "k" and prev in _CURRENCY:
+def _number_tag(prev: str, nxt: str, after: str) -> str | None:
+    if nxt in _UNIT_QUALIFIERS:
+        nxt = after
+    if prev in _CURRENCY or nxt in _MONEY_UNITS:
         return "{money}"
     if nxt in _PERCENT_WORDS:
         return "{pct}"
@@ -114,6 +162,7 @@ def _number_tag(prev: str, nxt: str) -> str | None:
 def analyse(raw: str) -> Text:
     """Tokenise `raw` into stems, split it into segments, and index every key."""
     text = Text(raw)
+    raw = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
     words: list[str] = []
     spans: list[tuple[int, int]] = []
     boundaries: list[int] = []  # token positions where a new segment starts
@@ -126,15 +175,19 @@ def analyse(raw: str) -> Text:
         words.append(token.lower())
         spans.append(match.span())
     text.keys = [w if w[0].isdigit() or w in _CURRENCY or w == "%" else stem(w) for w in words]
-    index = text.index
+    text.words = words
+    index, word_index = text.index, text.word_index
     for position, key in enumerate(text.keys):
         index.setdefault(key, []).append(position)
+    for position, word in enumerate(words):
+        word_index.setdefault(word, []).append(position)
     for position, word in enumerate(words):
         if word[0].isdigit():
             index.setdefault("{num}", []).append(position)
             prev = words[position - 1] if position else ""
-            nxt = text.keys[position + 1] if position + 1 < len(words) else ""
-            tag = _number_tag(prev, nxt)
+            nxt = words[position + 1] if position + 1 < len(words) else ""
+            after = words[position + 2] if position + 2 < len(words) else ""
+            tag = _number_tag(prev, nxt, after)
             if tag:
                 index.setdefault(tag, []).append(position)
     _split_segments(text, spans, boundaries)
@@ -148,7 +201,8 @@ def _split_segments(text: Text, spans: list[tuple[int, int]], boundaries: list[i
     for start, end in zip(starts, starts[1:] + [count]):
         if start >= end:
             continue
-        segment = Segment(len(text.segments), start, end, text.raw[spans[start][0] : spans[end - 1][1]])
+        first, last = spans[start][0], spans[end - 1][1]
+        segment = Segment(len(text.segments), start, end, text.raw[first:last], first, last)
         text.segments.append(segment)
         for position in range(start, end):
             segment_of[position] = segment.index
@@ -181,8 +235,7 @@ def _compile_word(word: str, source: str) -> str:
     if prefix:
         if len(core) < 3:
             raise PatternError(f"prefix {word!r} in pattern {source!r} is too short (at least 3 letters before *)")
-        stemmed = stem(core)
-        return (stemmed if len(stemmed) >= 3 else core) + "*"
+        return core + "*"  # prefixes match words as written, not stems
     return core if core[0].isdigit() or core in _CURRENCY or core == "%" else stem(core)
 
 
@@ -203,33 +256,22 @@ def compile_pattern(source: str) -> Pattern:
     return Pattern(source, tuple(terms))
 
 
-def _key_positions(text: Text, key: str) -> list[int]:
-    if not key.endswith("*"):
-        return text.positions(key)
-    prefix = key[:-1]
-    found: list[int] = []
-    for candidate, positions in text.index.items():
-        if candidate.startswith(prefix):
-            found += positions
-    found.sort()
-    return found
-
-
 def _alternative_spans(text: Text, alternative: Alternative) -> list[tuple[int, int]]:
     first, *rest = alternative.keys
-    starts = _key_positions(text, first)
+    starts = text.positions(first)
     if not rest or not starts:
         return [(p, p + 1) for p in starts]
-    # Words of one alternative follow each other, with at most one word between
+    # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
     spans = []
-    follow = [set(_key_positions(text, key)) for key in rest]
+    follow = [set(text.positions(key)) for key in rest]
+    words = text.words
     for start in starts:
         position = start
         for positions in follow:
             if position + 1 in positions:
                 position += 1
-            elif position + 2 in positions:
+            elif position + 2 in positions and words[position + 1] in GAP_WORDS:
                 position += 2
             else:
                 break
@@ -239,10 +281,13 @@ def _alternative_spans(text: Text, alternative: Alternative) -> list[tuple[int, 
 
 
 def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for alternative in term:
-        spans += _alternative_spans(text, alternative)
-    spans.sort()
+    spans = text._spans.get(term)
+    if spans is None:
+        spans = []
+        for alternative in term:
+            spans += _alternative_spans(text, alternative)
+        spans.sort()
+        text._spans[term] = spans
     return spans
 
 
@@ -255,14 +300,7 @@ def _near(text: Text, spans: list[tuple[int, int]], start: int, end: int, segmen
     return False
 
 
-def find(text: Text, pattern: Pattern) -> list[int]:
-    """Indexes of the segments in which every term of `pattern` occurs close together."""
-    term_spans = []
-    for term in pattern.terms:
-        spans = _term_spans(text, term)
-        if not spans:
-            return []
-        term_spans.append(spans)
+def _segments_where_near(text: Text, term_spans: list[list[tuple[int, int]]]) -> list[int]:
     anchor, *others = sorted(term_spans, key=len)
     segments: list[int] = []
     for start, end in anchor:
@@ -272,3 +310,82 @@ def find(text: Text, pattern: Pattern) -> list[int]:
         if all(_near(text, spans, start, end, segment) for spans in others):
             segments.append(segment)
     return segments
+
+
+def find(text: Text, pattern: Pattern) -> list[int]:
+    """Indexes of the segments in which every term of `pattern` occurs close together."""
+    term_spans = []
+    for term in pattern.terms:
+        spans = _term_spans(text, term)
+        if not spans:
+            return []
+        term_spans.append(spans)
+    return _segments_where_near(text, term_spans)
+
+
+class PatternSet:
+    """Many patterns run over one text at the cost of the text, not of the pattern count.
+
+    An inverted index from each alternative's first stem (or prefix) to the terms
+    that use it means only the alternatives whose first word occurs in the text
+    are looked at, and only patterns whose every term occurred are checked.
+    Terms and patterns are numbered so the hot loop hashes small integers.
+    """
+
+    def __init__(self, patterns: Iterable[Pattern]):
+        self.patterns = tuple(dict.fromkeys(patterns))
+        term_ids: dict[tuple, int] = {}
+        self._terms: list[tuple[Alternative, ...]] = []
+        self._pattern_terms: list[tuple[int, ...]] = []
+        self._patterns_of_term: list[list[int]] = []
+        for pattern_id, pattern in enumerate(self.patterns):
+            ids = []
+            for term in pattern.terms:
+                if term not in term_ids:
+                    term_ids[term] = len(self._terms)
+                    self._terms.append(term)
+                    self._patterns_of_term.append([])
+                ids.append(term_ids[term])
+            self._pattern_terms.append(tuple(dict.fromkeys(ids)))
+            for term_id in dict.fromkeys(ids):
+                self._patterns_of_term[term_id].append(pattern_id)
+        self._by_exact: dict[str, list[tuple[Alternative, int]]] = {}
+        self._by_prefix: dict[str, list[tuple[Alternative, int]]] = {}
+        for term_id, term in enumerate(self._terms):
+            for alternative in term:
+                first = alternative.keys[0]
+                table = self._by_prefix if first.endswith("*") else self._by_exact
+                table.setdefault(first.rstrip("*"), []).append((alternative, term_id))
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
+
+    def _present_terms(self, text: Text) -> set[int]:
+        present: set[int] = set()
+        by_exact, by_prefix, lengths = self._by_exact, self._by_prefix, self._prefix_lengths
+        entries: list[tuple[Alternative, int]] = []
+        for key in text.index:
+            entries += by_exact.get(key, ())
+        for word in text.word_index:
+            for length in lengths:
+                if length > len(word):
+                    break
+                entries += by_prefix.get(word[:length], ())
+        for alternative, term_id in entries:
+            if term_id not in present and (len(alternative.keys) == 1 or _alternative_spans(text, alternative)):
+                present.add(term_id)
+        return present
+
+    def search(self, text: Text) -> dict[Pattern, list[int]]:
+        """For every pattern that matches somewhere: the segments where it matches."""
+        present = self._present_terms(text)
+        candidates: set[int] = set()
+        for term_id in present:
+            candidates.update(self._patterns_of_term[term_id])
+        found: dict[Pattern, list[int]] = {}
+        for pattern_id in candidates:
+            term_ids = self._pattern_terms[pattern_id]
+            if all(term_id in present for term_id in term_ids):
+                spans = [_term_spans(text, self._terms[term_id]) for term_id in term_ids]
+                segments = _segments_where_near(text, spans)
+                if segments:
+                    found[self.patterns[pattern_id]] = segments
+        return found

@@ -10,8 +10,11 @@ How a step is scored (each stage is one small function below):
    segments. Its credit is the best segment's *quality*: a keyword fragment
    earns a little, a real sentence most, a sentence with numbers or a stated
    mechanism ("if X, we do Y") all of it.
-4. Step score = weighted criterion credit × grounding (does the step talk about
-   *this* scenario?) − anti-pattern penalties, clipped to 0–100.
+4. Step score = (85% weighted criterion credit + 15% coverage of the step's
+   general concepts) × grounding (does the step talk about
+   *this* scenario?) − anti-pattern penalties, clipped to 0–100. An anti-pattern
+   is caught in every step; it costs its full penalty in the steps it lists and
+   half elsewhere.
 
 Every stage can only remove or discount text, never add, so appending
 grader-addressed text or an anti-pattern sentence can never raise a score.
@@ -26,16 +29,19 @@ from dataclasses import dataclass
 import msgspec
 
 from .answers import Answers, answers_from_dict, load_answers
-from .lexicon import AntiPattern, expand, global_anti_patterns, make_anti_pattern
-from .matching import Pattern, Segment, Text, analyse, find, stem
+from .lexicon import AntiPattern, Concept, expand, global_anti_patterns, make_anti_pattern, step_concepts
+from .matching import Pattern, PatternSet, Segment, Text, analyse, stem
 from .report import AntiPatternHit, CriterionResult, Report, StepReport
 from .scenario import Scenario, load_scenario
 from .steps import STEP_IDS, STEPS_BY_ID
 
-FRAGMENT_CREDIT = 0.35  # a criterion found only in a keyword or list fragment
+FRAGMENT_CREDIT = 0.1  # a criterion found only in a keyword or list fragment
 SENTENCE_CREDIT = 0.8  # found in a plain sentence
 SPECIFIC_CREDIT = 1.0  # found in a sentence with a number or a stated mechanism
+TOPIC_SHARE = 0.15  # share of a step's score earned by the step's general concepts, rubric aside
+TOPIC_CONCEPTS_FOR_FULL = 3  # that many of them, in real sentences, earn the whole share
 MAX_PENALTY = 45.0  # anti-patterns can cost a step at most this much
+OFF_STEP_PENALTY = 0.5  # share of the penalty in a step the anti-pattern does not list
 REPEAT_OVERLAP = 0.6  # share of a segment's word triples seen before that makes it a repeat
 QUOTE_CHARS = 180
 
@@ -46,6 +52,9 @@ FUNCTION_WORDS = frozenset(
     not no only each every any all per which who what how where there here have has had""".split()
 )
 CONDITIONALS = frozenset(stem(w) for w in "if when whenever unless until once otherwise then after before".split())
+NEGATIONS = frozenset(
+    stem(w) for w in "not never no without avoid instead rather don't won't cannot can't isn't shouldn't doesn't nor neither".split()
+)
 GENERIC_WORDS = frozenset(
     stem(w)
     for w in """model models ai system systems user users data team teams product products company
@@ -53,20 +62,22 @@ GENERIC_WORDS = frozenset(
     help helps internal first new one two what who which their them they with from that this into""".split()
 )
 
-# Text addressed to the grader rather than to the design problem. Bounded gaps only.
-_GRADER_ADDRESSED = re.compile(
-    r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:"
-    r"|</?\s*(?:system|instructions?|prompt|grader)\s*>"
-    r"|\bignore\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"
-    r"|\bdisregard\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"
-    r"|\b(?:award|give|assign|grant|mark)\b[^.\n]{0,30}\b(?:full|maximum|max|perfect|top|all the)\s+(?:marks?|scores?|points?|credit)\b"
-    r"|\b(?:full|maximum|perfect|top)\s+(?:marks?|score|points)\b"
-    r"|\b(?:score|grade|rate|mark)\s+(?:this|me|it|my answer|the answer)\b[^.\n]{0,25}\b(?:100|10/10|perfect|highly|maximum|full)\b"
-    r"|\byou\s+(?:are|act as|must act as)\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|evaluator|scorer|examiner|marker)\b"
-    r"|\b(?:dear|attention|note to(?: the)?|hey)\s+(?:grader|evaluator|scorer|examiner|marker|ai|model|llm)\b"
-    r"|\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"
-    r"|\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)",
-    re.IGNORECASE,
+# Text addressed to the grader rather than to the design problem: each rule is a
+# cheap substring guard and a regular expression with bounded gaps only; the
+# expression runs only when its guard occurs in the text.
+_GRADER_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (guards, re.compile(expression, re.IGNORECASE))
+    for guards, expression in [
+        ((":",), r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:"),
+        (("<",), r"</?\s*(?:system|instructions?|prompt|grader)\s*>"),
+        (("ignor", "disregard"), r"\b(?:ignore|disregard)\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"),
+        (("mark", "point", "credit", "score"), r"\b(?:full|maximum|max|perfect|top|all the)\s+(?:marks?|scores?|points?|credit)\b"),
+        (("100", "10/10", "perfect", "highly", "maximum"), r"\b(?:score|grade|rate|mark)\s+(?:this|me|it|my answer|the answer)\b[^.\n]{0,25}(?:\b100\b|10/10|\bperfect|\bhighly|\bmaximum|\bfull)"),
+        (("grader", "evaluator", "scorer", "examiner", "marker"), r"\byou\s+(?:are|act as|must act as)\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|evaluator|scorer|examiner|marker)\b"),
+        (("dear", "attention", "note to", "hey"), r"\b(?:dear|attention|note to(?: the)?|hey)\s+(?:grader|evaluator|scorer|examiner|marker|ai|model|llm)\b"),
+        (("as an ai", "language model"), r"\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"),
+        (("answer is", "answer deserves"), r"\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)"),
+    ]
 )
 _THREAT_TALK = re.compile(r"\b(?:inject|attack|malicious|adversar|jailbreak|untrusted|hostile)", re.IGNORECASE)
 
@@ -84,8 +95,10 @@ class _Criterion:
 class _CompiledScenario:
     scenario: Scenario
     criteria: dict[str, list[_Criterion]]
-    anti_patterns: dict[str, list[AntiPattern]]
+    anti_patterns: list[AntiPattern]
     vocabulary: frozenset[str]
+    pattern_sets: dict[str, PatternSet]  # per step: its criteria's, topic concepts' and anti-patterns' patterns
+    topics: dict[str, list[Concept]]
 
 
 _compiled: dict[int, _CompiledScenario] = {}
@@ -96,14 +109,24 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     if cached is not None and cached.scenario is scenario:
         return cached
     antis = list(global_anti_patterns()) + [make_anti_pattern(msgspec.structs.asdict(a), scenario.id) for a in scenario.anti_patterns]
+    criteria = {
+        step_id: [_Criterion(c.id, c.description, c.weight, c.probe, expand(c.evidence)) for c in spec.criteria]
+        for step_id, spec in scenario.step_specs().items()
+    }
+    anti_patterns = [pattern for anti in antis for pattern in anti.patterns]
+    topics = {step_id: step_concepts(step_id) for step_id in STEP_IDS}
     compiled = _CompiledScenario(
         scenario=scenario,
-        criteria={
-            step_id: [_Criterion(c.id, c.description, c.weight, c.probe, expand(c.evidence)) for c in spec.criteria]
-            for step_id, spec in scenario.step_specs().items()
-        },
-        anti_patterns={step_id: [a for a in antis if step_id in a.steps] for step_id in STEP_IDS},
+        criteria=criteria,
+        anti_patterns=antis,
         vocabulary=_scenario_vocabulary(scenario),
+        pattern_sets={
+            step_id: PatternSet(
+                [p for c in step_criteria for p in c.patterns] + [p for c in topics[step_id] for p in c.patterns] + anti_patterns
+            )
+            for step_id, step_criteria in criteria.items()
+        },
+        topics=topics,
     )
     if len(_compiled) > 64:
         _compiled.clear()
@@ -124,20 +147,39 @@ def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
 # --- segment classification ---------------------------------------------------------------
 
 
-def _grader_addressed(segment: Segment) -> bool:
-    return bool(_GRADER_ADDRESSED.search(segment.text)) and not _THREAT_TALK.search(segment.text)
+def _grader_addressed_segments(text: Text) -> list[Segment]:
+    """Segments holding text addressed to the grader, unless they discuss such attacks."""
+    lowered = text.raw.lower()
+    found: dict[int, Segment] = {}
+    for guards, expression in _GRADER_RULES:
+        if not any(guard in lowered for guard in guards):
+            continue
+        for match in expression.finditer(text.raw):
+            for segment in text.segments:
+                if segment.char_end > match.start() and segment.char_start < match.end():
+                    if not _THREAT_TALK.search(segment.text):
+                        found[segment.index] = segment
+    return [found[index] for index in sorted(found)]
+
+
+def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
+    """The sentence turns the weak move down ("not the biggest model"), unless the
+    negation is part of the anti-pattern itself ("no human review needed")."""
+    segment = text.segments[index]
+    own_keys = {key for term in pattern.terms for alternative in term for key in alternative.keys}
+    return any(key in NEGATIONS and key not in own_keys for key in text.keys[segment.start : segment.end])
 
 
 def _is_fragment(text: Text, segment: Segment) -> bool:
-    """A keyword or a list of keywords rather than a sentence."""
+    """A keyword, or a list of one- and two-word keywords, rather than a statement."""
     count = segment.end - segment.start
-    if count < 5:
+    if count < 4:
         return True
-    items = [item for item in re.split(r"[,/;]|\band\b", segment.text) if item.strip()]
-    if len(items) >= 3 and count / len(items) <= 3.2:
+    items = [item for item in re.split(r"[,;/]|\band\b", segment.text) if item.strip()]
+    if len(items) >= 3 and count / len(items) <= 2.5:
         return True
     function_words = sum(1 for key in text.keys[segment.start : segment.end] if key in FUNCTION_WORDS)
-    return function_words / count < 0.15
+    return count < 8 and function_words / count < 0.1
 
 
 def _is_specific(text: Text, segment: Segment) -> bool:
@@ -166,25 +208,30 @@ class _StepText:
     quality: dict[int, float]  # segment index -> credit multiplier for counted segments
     hits: list[AntiPatternHit]
     flags: list[str]
+    matches: dict[Pattern, list[int]]  # pattern -> segments where it matched
 
 
-def _classify(step_id: str, raw: str, antis: list[AntiPattern], seen: dict[tuple[str, ...], str]) -> _StepText:
+def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[tuple[str, ...], str]) -> _StepText:
     text = analyse(raw)
+    matches = compiled.pattern_sets[step_id].search(text)
     excluded: dict[int, str] = {}
     flags: list[str] = []
     title = STEPS_BY_ID[step_id].title
-    for segment in text.segments:
-        if _grader_addressed(segment):
-            excluded[segment.index] = "Ignored text addressed to the grader"
-            flags.append(f"grader_addressed_text: {step_id}: ignored “{_quote(segment)}”")
+    for segment in _grader_addressed_segments(text):
+        excluded[segment.index] = "Ignored text addressed to the grader"
+        flags.append(f"grader_addressed_text: {step_id}: ignored “{_quote(segment)}”")
     hits: list[AntiPatternHit] = []
-    for anti in antis:
-        found = sorted({index for pattern in anti.patterns for index in find(text, pattern)})
+    for anti in compiled.anti_patterns:
+        touched = {(index, pattern) for pattern in anti.patterns for index in matches.get(pattern, ())}
+        found = sorted({index for index, pattern in touched if not _rejects(text, index, pattern)})
+        for index, _ in touched:
+            # A sentence that only rejects the weak move costs nothing but earns nothing either:
+            # crediting it would let an appended anti-pattern raise a score.
+            excluded.setdefault(index, f"Anti-pattern: {anti.title}")
         if found:
             quote = _quote(text.segments[found[0]])
-            hits.append(AntiPatternHit(anti.id, anti.title, step_id, quote, anti.better, anti.source, anti.penalty))
-            for index in found:
-                excluded.setdefault(index, f"Anti-pattern: {anti.title}")
+            penalty = anti.penalty if step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
+            hits.append(AntiPatternHit(anti.id, anti.title, step_id, quote, anti.better, anti.source, penalty))
     repeated_from: set[str] = set()
     for segment in text.segments:
         shingles = _shingles(text.keys[segment.start : segment.end])
@@ -203,7 +250,7 @@ def _classify(step_id: str, raw: str, antis: list[AntiPattern], seen: dict[tuple
         for s in text.segments
         if s.index not in excluded
     }
-    return _StepText(text, excluded, quality, hits, flags)
+    return _StepText(text, excluded, quality, hits, flags, matches)
 
 
 # --- scoring ------------------------------------------------------------------------------------
@@ -220,11 +267,19 @@ def _grounding(step: _StepText, vocabulary: frozenset[str]) -> float:
     return 0.6 + 0.4 * min(1.0, len(mentioned) / 3)
 
 
+def _topic_credit(topics: list[Concept], step: _StepText) -> float:
+    """How much of the step's general ground the counted text covers (0 to 1), rubric aside."""
+    found = 0.0
+    for concept in topics:
+        found += max((step.quality.get(i, 0.0) for p in concept.patterns for i in step.matches.get(p, ())), default=0.0)
+    return min(1.0, found / TOPIC_CONCEPTS_FOR_FULL)
+
+
 def _judge_criterion(criterion: _Criterion, step: _StepText) -> tuple[CriterionResult, float]:
     """The criterion's result and its credit (0 to 1): the quality of its best counted segment."""
     best_index, best_quality = -1, 0.0
     for pattern in criterion.patterns:
-        for index in find(step.text, pattern):
+        for index in step.matches.get(pattern, ()):
             quality = step.quality.get(index, 0.0)
             if quality > best_quality:
                 best_index, best_quality = index, quality
@@ -236,14 +291,15 @@ def _judge_criterion(criterion: _Criterion, step: _StepText) -> tuple[CriterionR
 
 
 def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> tuple[StepReport, list[str]]:
-    step = _classify(step_id, raw, compiled.anti_patterns[step_id], seen)
+    step = _classify(step_id, raw, compiled, seen)
     criteria = compiled.criteria[step_id]
     results, credit = [], 0.0
     for criterion in criteria:
         result, quality = _judge_criterion(criterion, step)
         credit += criterion.weight * quality
         results.append(result)
-    coverage = 100.0 * credit / sum(c.weight for c in criteria)
+    rubric = credit / sum(c.weight for c in criteria)
+    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * _topic_credit(compiled.topics[step_id], step))
     penalty = min(MAX_PENALTY, sum(hit.penalty for hit in step.hits))
     score = max(0.0, min(100.0, coverage * _grounding(step, compiled.vocabulary) - penalty))
     report = StepReport(step_id, round(score, 1), results, step.hits, words=len(step.text.keys))
