@@ -358,8 +358,9 @@ class PatternSet:
                 table.setdefault(first.rstrip("*"), []).append((alternative, term_id))
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
 
-    def _present_terms(self, text: Text) -> set[int]:
-        present: set[int] = set()
+    def _alternative_spans(self, text: Text) -> dict[int, list[tuple[int, int]]]:
+        """Spans of every alternative whose first word occurs in the text, by term id."""
+        by_term: dict[int, list[tuple[int, int]]] = {}
         by_exact, by_prefix, lengths = self._by_exact, self._by_prefix, self._prefix_lengths
         entries: list[tuple[Alternative, int]] = []
         for key in text.index:
@@ -370,22 +371,23 @@ class PatternSet:
                     break
                 entries += by_prefix.get(word[:length], ())
         for alternative, term_id in entries:
-            if term_id not in present and (len(alternative.keys) == 1 or _alternative_spans(text, alternative)):
-                present.add(term_id)
-        return present
+            spans = _alternative_spans(text, alternative)
+            if spans:
+                by_term.setdefault(term_id, []).extend(spans)
+        return by_term
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        present = self._present_terms(text)
+        term_spans = self._alternative_spans(text)
         candidates: set[int] = set()
-        for term_id in present:
+        for term_id, spans in term_spans.items():
+            spans.sort()
             candidates.update(self._patterns_of_term[term_id])
         found: dict[Pattern, list[int]] = {}
         for pattern_id in candidates:
             term_ids = self._pattern_terms[pattern_id]
-            if all(term_id in present for term_id in term_ids):
-                spans = [_term_spans(text, self._terms[term_id]) for term_id in term_ids]
-                segments = _segments_where_near(text, spans)
+            if all(term_id in term_spans for term_id in term_ids):
+                segments = _segments_where_near(text, [term_spans[term_id] for term_id in term_ids])
                 if segments:
                     found[self.patterns[pattern_id]] = segments
         return found
