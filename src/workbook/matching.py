@@ -37,10 +37,8 @@ GAP_WORDS = frozenset("it them this that these those everything all him her us o
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
 # something that starts a new line of thought (capital, digit, bullet). A break
 # before a lowercase word is a hard-wrapped sentence and does not split it.
-_TOKEN = re.compile(
-    r"\d+(?:[.,]\d+)*|[A-Za-z]+(?:'[A-Za-z]+)?\d*|[%$€£]"
-    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))|(?<!\be\.g)(?<!\bi\.e)[.!?;]+(?=\s|$)"
-)
+_BOUNDARY = re.compile(r"\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))|(?<!\be\.g)(?<!\bi\.e)[.!?;]+(?=\s|$)")
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
 _TIME_UNITS = frozenset(
     """ms msec millisecond milliseconds s sec secs second seconds m min mins minute minutes h hr hrs hour hours
     d day days week weeks wk month months year years""".split()
@@ -121,7 +119,7 @@ class Text:
     segments: list[Segment] = field(default_factory=list)
     # Look-ups repeat across the many patterns run over one text, so keep them.
     _positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    _spans: dict[tuple, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
+    _spans: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=dict, repr=False)
     _sorted_keys: list[str] | None = field(default=None, repr=False)
 
     def positions(self, key: str) -> list[int]:
@@ -160,64 +158,64 @@ def _number_tag(prev: str, nxt: str, after: str) -> str | None:
 
 
 def analyse(raw: str) -> Text:
-    """Tokenise `raw` into stems, split it into segments, and index every key."""
+    """Split `raw` into segments, tokenise each into stems, and index every key.
+
+    The per-token work is done by C-level calls (findall, map, list repetition)
+    where it can be: this runs on every keystroke-triggered check.
+    """
     text = Text(raw)
-    raw = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
+    normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
     words: list[str] = []
-    spans: list[tuple[int, int]] = []
-    boundaries: list[int] = []  # token positions where a new segment starts
-    for match in _TOKEN.finditer(raw):
-        token = match.group()
-        first = token[0]
-        if first in ".!?;\n":
-            boundaries.append(len(words))
-            continue
-        words.append(token.lower())
-        spans.append(match.span())
-    text.keys = [w if w[0].isdigit() or w in _CURRENCY or w == "%" else stem(w) for w in words]
-    text.words = words
+    segment_of: list[int] = []
+    start = 0
+    for cut in [*_BOUNDARY.finditer(normal), None]:
+        end = cut.start() if cut else len(normal)
+        chunk_words = _WORD.findall(normal[start:end].lower())
+        if chunk_words:
+            chunk = raw[start:end]
+            left = start + len(chunk) - len(chunk.lstrip())
+            right = start + len(chunk.rstrip())
+            index = len(text.segments)
+            text.segments.append(Segment(index, len(words), len(words) + len(chunk_words), raw[left:right], left, right))
+            words += chunk_words
+            segment_of += [index] * len(chunk_words)
+        start = cut.end() if cut else end
+    text.words, text.segment_of = words, segment_of
+    text.keys = keys = list(map(stem, words))
     index, word_index = text.index, text.word_index
-    for position, key in enumerate(text.keys):
+    for position, (key, word) in enumerate(zip(keys, words)):
         index.setdefault(key, []).append(position)
-    for position, word in enumerate(words):
         word_index.setdefault(word, []).append(position)
-    for position, word in enumerate(words):
-        if word[0].isdigit():
-            index.setdefault("{num}", []).append(position)
-            prev = words[position - 1] if position else ""
-            nxt = words[position + 1] if position + 1 < len(words) else ""
-            after = words[position + 2] if position + 2 < len(words) else ""
-            tag = _number_tag(prev, nxt, after)
-            if tag:
-                index.setdefault(tag, []).append(position)
-    _split_segments(text, spans, boundaries)
+    _tag_numbers(text)
     return text
 
 
-def _split_segments(text: Text, spans: list[tuple[int, int]], boundaries: list[int]) -> None:
-    starts = sorted({0, *boundaries})
-    count = len(text.keys)
-    segment_of = [0] * count
-    for start, end in zip(starts, starts[1:] + [count]):
-        if start >= end:
-            continue
-        first, last = spans[start][0], spans[end - 1][1]
-        segment = Segment(len(text.segments), start, end, text.raw[first:last], first, last)
-        text.segments.append(segment)
-        for position in range(start, end):
-            segment_of[position] = segment.index
-    text.segment_of = segment_of
+def _tag_numbers(text: Text) -> None:
+    words, index = text.words, text.index
+    count = len(words)
+    numbers = sorted(p for key, positions in index.items() if key[0].isdigit() for p in positions)
+    if numbers:
+        index["{num}"] = numbers
+    for position in numbers:
+        prev = words[position - 1] if position else ""
+        nxt = words[position + 1] if position + 1 < count else ""
+        after = words[position + 2] if position + 2 < count else ""
+        tag = _number_tag(prev, nxt, after)
+        if tag:
+            index.setdefault(tag, []).append(position)
 
 
 # --- patterns -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Patterns are interned by `compile_pattern`, so identity is equality: hashing by
+# id keeps dictionary look-ups keyed by pattern cheap in the scoring loop.
+@dataclass(frozen=True, eq=False)
 class Alternative:
     keys: tuple[str, ...]  # consecutive stems; a key ending in "*" is a prefix
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pattern:
     source: str
     terms: tuple[tuple[Alternative, ...], ...]
@@ -257,7 +255,14 @@ def compile_pattern(source: str) -> Pattern:
 
 
 def _alternative_spans(text: Text, alternative: Alternative) -> list[tuple[int, int]]:
-    first, *rest = alternative.keys
+    cached = text._spans.get(alternative.keys)
+    if cached is None:
+        cached = text._spans[alternative.keys] = _find_alternative(text, alternative.keys)
+    return cached
+
+
+def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[tuple[int, int]]:
+    first, *rest = keys
     starts = text.positions(first)
     if not rest or not starts:
         return [(p, p + 1) for p in starts]
@@ -281,14 +286,7 @@ def _alternative_spans(text: Text, alternative: Alternative) -> list[tuple[int, 
 
 
 def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[tuple[int, int]]:
-    spans = text._spans.get(term)
-    if spans is None:
-        spans = []
-        for alternative in term:
-            spans += _alternative_spans(text, alternative)
-        spans.sort()
-        text._spans[term] = spans
-    return spans
+    return sorted(span for alternative in term for span in _alternative_spans(text, alternative))
 
 
 def _near(text: Text, spans: list[tuple[int, int]], start: int, end: int, segment: int) -> bool:
@@ -357,24 +355,37 @@ class PatternSet:
                 table = self._by_prefix if first.endswith("*") else self._by_exact
                 table.setdefault(first.rstrip("*"), []).append((alternative, term_id))
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
+        self._prefixed: dict[str, tuple[tuple[Alternative, int], ...]] = {}
 
     def _alternative_spans(self, text: Text) -> dict[int, list[tuple[int, int]]]:
         """Spans of every alternative whose first word occurs in the text, by term id."""
         by_term: dict[int, list[tuple[int, int]]] = {}
-        by_exact, by_prefix, lengths = self._by_exact, self._by_prefix, self._prefix_lengths
+        by_exact = self._by_exact
         entries: list[tuple[Alternative, int]] = []
         for key in text.index:
             entries += by_exact.get(key, ())
+        prefixed = self._prefixed
         for word in text.word_index:
-            for length in lengths:
-                if length > len(word):
-                    break
-                entries += by_prefix.get(word[:length], ())
+            found = prefixed.get(word)
+            if found is None:
+                found = prefixed[word] = self._prefix_entries(word)
+            entries += found
         for alternative, term_id in entries:
             spans = _alternative_spans(text, alternative)
             if spans:
                 by_term.setdefault(term_id, []).extend(spans)
         return by_term
+
+    def _prefix_entries(self, word: str) -> tuple[tuple[Alternative, int], ...]:
+        """Alternatives whose first word is a prefix of `word` (remembered: vocabularies repeat)."""
+        if len(self._prefixed) > 100_000:
+            self._prefixed.clear()
+        entries: list[tuple[Alternative, int]] = []
+        for length in self._prefix_lengths:
+            if length > len(word):
+                break
+            entries += self._by_prefix.get(word[:length], ())
+        return tuple(entries)
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import msgspec
@@ -167,7 +168,7 @@ def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
     negation is part of the anti-pattern itself ("no human review needed")."""
     segment = text.segments[index]
     own_keys = {key for term in pattern.terms for alternative in term for key in alternative.keys}
-    return any(key in NEGATIONS and key not in own_keys for key in text.keys[segment.start : segment.end])
+    return bool(NEGATIONS.intersection(text.keys[segment.start : segment.end]) - own_keys)
 
 
 def _is_fragment(text: Text, segment: Segment) -> bool:
@@ -178,22 +179,24 @@ def _is_fragment(text: Text, segment: Segment) -> bool:
     items = [item for item in re.split(r"[,;/]|\band\b", segment.text) if item.strip()]
     if len(items) >= 3 and count / len(items) <= 2.5:
         return True
-    function_words = sum(1 for key in text.keys[segment.start : segment.end] if key in FUNCTION_WORDS)
+    function_words = sum(map(FUNCTION_WORDS.__contains__, text.keys[segment.start : segment.end]))
     return count < 8 and function_words / count < 0.1
 
 
 def _is_specific(text: Text, segment: Segment) -> bool:
     """Has a number, or states a mechanism as a condition and a consequence."""
     keys = text.keys[segment.start : segment.end]
-    if any(key[0].isdigit() for key in keys):
+    numbers = text.index.get("{num}", ())
+    i = bisect_left(numbers, segment.start)
+    if i < len(numbers) and numbers[i] < segment.end:
         return True
-    return len(keys) >= 8 and any(key in CONDITIONALS for key in keys)
+    return len(keys) >= 8 and not CONDITIONALS.isdisjoint(keys)
 
 
 def _shingles(keys: list[str]) -> set[tuple[str, ...]]:
     if len(keys) < 3:
         return {tuple(keys)} if keys else set()
-    return {tuple(keys[i : i + 3]) for i in range(len(keys) - 2)}
+    return set(zip(keys, keys[1:], keys[2:]))
 
 
 def _quote(segment: Segment) -> str:
@@ -258,13 +261,14 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[tu
 
 def _grounding(step: _StepText, vocabulary: frozenset[str]) -> float:
     """1.0 when the counted text names at least three things from this scenario; less when generic."""
-    mentioned = {
-        key
-        for index in step.quality
-        for key in step.text.keys[step.text.segments[index].start : step.text.segments[index].end]
-        if key in vocabulary
-    }
-    return 0.6 + 0.4 * min(1.0, len(mentioned) / 3)
+    keys = step.text.keys
+    mentioned: set[str] = set()
+    for index in step.quality:
+        segment = step.text.segments[index]
+        mentioned.update(vocabulary.intersection(keys[segment.start : segment.end]))
+        if len(mentioned) >= 3:
+            return 1.0
+    return 0.6 + 0.4 * len(mentioned) / 3
 
 
 def _topic_credit(topics: list[Concept], step: _StepText) -> float:
