@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable
@@ -37,7 +38,8 @@ GAP_WORDS = frozenset("it them this that these those everything all him her us o
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
 # something that starts a new line of thought (capital, digit, bullet). A break
 # before a lowercase word is a hard-wrapped sentence and does not split it.
-_BOUNDARY = re.compile(r"\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))|(?<!\be\.g)(?<!\bi\.e)[.!?;]+(?=\s|$)")
+_BOUNDARY = re.compile(r"[.!?;]+(?=\s|$)|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))")
+_ABBREVIATIONS = ("e.g", "i.e", "E.g", "I.e", "etc", "vs")  # a full stop after these ends nothing
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
 _TIME_UNITS = frozenset(
     """ms msec millisecond milliseconds s sec secs second seconds m min mins minute minutes h hr hrs hour hours
@@ -94,7 +96,7 @@ def stem(word: str) -> str:
 # --- text ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """A sentence, bullet or line: the unit that quotes and credit are given for."""
 
@@ -114,7 +116,7 @@ class Text:
     keys: list[str] = field(default_factory=list)  # stems by position
     words: list[str] = field(default_factory=list)  # lowercased words by position
     index: dict[str, list[int]] = field(default_factory=dict)  # stem or {placeholder} -> positions
-    word_index: dict[str, list[int]] = field(default_factory=dict)  # word -> positions (for prefixes)
+    vocabulary: set[str] = field(default_factory=set)  # the distinct words, as written (for prefixes)
     segment_of: list[int] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     # Look-ups repeat across the many patterns run over one text, so keep them.
@@ -134,12 +136,13 @@ class Text:
 
     def _prefix_positions(self, prefix: str) -> list[int]:
         if self._sorted_keys is None:
-            self._sorted_keys = sorted(self.word_index)
+            self._sorted_keys = sorted(self.vocabulary)
         keys = self._sorted_keys
         i = bisect_left(keys, prefix)
         found: list[int] = []
         while i < len(keys) and keys[i].startswith(prefix):
-            found += self.word_index[keys[i]]
+            word = keys[i]
+            found += [p for p in self.index.get(stem(word), ()) if self.words[p] == word]
             i += 1
         found.sort()
         return found
@@ -165,12 +168,14 @@ def analyse(raw: str) -> Text:
     """
     text = Text(raw)
     normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
+    lowered = normal.lower()
+    if len(lowered) != len(normal):  # a few characters change length when lowercased
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in normal)
     words: list[str] = []
     segment_of: list[int] = []
     start = 0
-    for cut in [*_BOUNDARY.finditer(normal), None]:
-        end = cut.start() if cut else len(normal)
-        chunk_words = _WORD.findall(normal[start:end].lower())
+    for end, resume in _cuts(normal):
+        chunk_words = _WORD.findall(lowered, start, end)
         if chunk_words:
             chunk = raw[start:end]
             left = start + len(chunk) - len(chunk.lstrip())
@@ -179,21 +184,33 @@ def analyse(raw: str) -> Text:
             text.segments.append(Segment(index, len(words), len(words) + len(chunk_words), raw[left:right], left, right))
             words += chunk_words
             segment_of += [index] * len(chunk_words)
-        start = cut.end() if cut else end
+        start = resume
     text.words, text.segment_of = words, segment_of
     text.keys = keys = list(map(stem, words))
-    index, word_index = text.index, text.word_index
-    for position, (key, word) in enumerate(zip(keys, words)):
-        index.setdefault(key, []).append(position)
-        word_index.setdefault(word, []).append(position)
+    index: defaultdict[str, list[int]] = defaultdict(list)
+    for position, key in enumerate(keys):
+        index[key].append(position)
+    text.index = index
+    text.vocabulary = set(words)
     _tag_numbers(text)
     return text
+
+
+def _cuts(text: str) -> list[tuple[int, int]]:
+    """(end of segment, start of the next) for every boundary, then the end of the text."""
+    cuts = [
+        (match.start(), match.end())
+        for match in _BOUNDARY.finditer(text)
+        if not (text[match.start()] == "." and text[max(0, match.start() - 3) : match.start()].endswith(_ABBREVIATIONS))
+    ]
+    cuts.append((len(text), len(text)))
+    return cuts
 
 
 def _tag_numbers(text: Text) -> None:
     words, index = text.words, text.index
     count = len(words)
-    numbers = sorted(p for key, positions in index.items() if key[0].isdigit() for p in positions)
+    numbers = sorted(p for key, positions in index.items() if "0" <= key[0] <= "9" for p in positions)
     if numbers:
         index["{num}"] = numbers
     for position in numbers:
@@ -357,24 +374,23 @@ class PatternSet:
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
         self._prefixed: dict[str, tuple[tuple[Alternative, int], ...]] = {}
 
-    def _alternative_spans(self, text: Text) -> dict[int, list[tuple[int, int]]]:
-        """Spans of every alternative whose first word occurs in the text, by term id."""
-        by_term: dict[int, list[tuple[int, int]]] = {}
-        by_exact = self._by_exact
+    def _present_alternatives(self, text: Text) -> dict[int, list[Alternative]]:
+        """The alternatives that occur in the text, by term id (spans are found later, if needed)."""
         entries: list[tuple[Alternative, int]] = []
+        by_exact = self._by_exact
         for key in text.index:
             entries += by_exact.get(key, ())
         prefixed = self._prefixed
-        for word in text.word_index:
+        for word in text.vocabulary:
             found = prefixed.get(word)
             if found is None:
                 found = prefixed[word] = self._prefix_entries(word)
             entries += found
+        present: dict[int, dict[Alternative, None]] = {}
         for alternative, term_id in entries:
-            spans = _alternative_spans(text, alternative)
-            if spans:
-                by_term.setdefault(term_id, []).extend(spans)
-        return by_term
+            if len(alternative.keys) == 1 or _alternative_spans(text, alternative):
+                present.setdefault(term_id, {})[alternative] = None
+        return {term_id: list(alternatives) for term_id, alternatives in present.items()}
 
     def _prefix_entries(self, word: str) -> tuple[tuple[Alternative, int], ...]:
         """Alternatives whose first word is a prefix of `word` (remembered: vocabularies repeat)."""
@@ -389,16 +405,22 @@ class PatternSet:
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        term_spans = self._alternative_spans(text)
+        present = self._present_alternatives(text)
         candidates: set[int] = set()
-        for term_id, spans in term_spans.items():
-            spans.sort()
+        for term_id in present:
             candidates.update(self._patterns_of_term[term_id])
+        spans_of_term: dict[int, list[tuple[int, int]]] = {}
         found: dict[Pattern, list[int]] = {}
         for pattern_id in candidates:
             term_ids = self._pattern_terms[pattern_id]
-            if all(term_id in term_spans for term_id in term_ids):
-                segments = _segments_where_near(text, [term_spans[term_id] for term_id in term_ids])
-                if segments:
-                    found[self.patterns[pattern_id]] = segments
+            if not all(term_id in present for term_id in term_ids):
+                continue
+            for term_id in term_ids:
+                if term_id not in spans_of_term:
+                    spans_of_term[term_id] = sorted(
+                        span for alternative in present[term_id] for span in _alternative_spans(text, alternative)
+                    )
+            segments = _segments_where_near(text, [spans_of_term[term_id] for term_id in term_ids])
+            if segments:
+                found[self.patterns[pattern_id]] = segments
         return found
