@@ -41,3 +41,8 @@ def test_wheel_install_lists_the_shipped_scenarios(tmp_path):
     )
     assert str(target) in where.stdout  # read from the installed package, not the checkout
     assert sys.prefix not in where.stdout
+    notebooks = subprocess.run(
+        [str(python), "-c", "from workbook.notebooks import shipped_notebooks_dir as d; print(d())"],
+        capture_output=True, text=True, cwd=tmp_path, env=env,
+    )
+    assert str(target) in notebooks.stdout  # the practice notebook ships inside the wheel

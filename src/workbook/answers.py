@@ -101,6 +101,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp makes the file owner-only; keep the mode an instructor's collection script expects.
+    os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)

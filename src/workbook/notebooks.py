@@ -1,0 +1,178 @@
+"""Where a learner's work lives, and preparing a personal practice notebook.
+
+Everything a learner produces goes into one work folder, `my-work/` beside the
+notebooks (or $WORKBOOK_WORK_DIR):
+
+    my-work/<scenario>.ipynb                 personal practice notebook (papermill-parameterised)
+    my-work/<scenario>.answers.json          answers (autosaved by the form)
+    my-work/<scenario>.answers.state.json    hints shown, steps checked, mock clock
+    my-work/<scenario>-mock.ipynb / -mock.answers.json   the same for a timed mock
+    my-work/<scenario>-report.html / .md     exported reports
+    my-work/history.jsonl                    one line per full scoring (the progress panel)
+
+papermill and nbformat are imported inside `prepare_practice_notebook` only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WORK_DIR_ENV = "WORKBOOK_WORK_DIR"
+WORK_DIR_NAME = "my-work"
+PRACTICE_NOTEBOOK = "design_loop.ipynb"
+START_NOTEBOOK = "00_start_here.ipynb"
+MODES = ("practice", "mock")
+DEFAULT_TIME_LIMIT = 45
+
+
+def work_dir(base: str | os.PathLike | None = None) -> Path:
+    """The learner's work folder: $WORKBOOK_WORK_DIR, else `my-work/` in (or being) the current folder."""
+    if base is not None:
+        return Path(base).resolve()
+    if os.environ.get(WORK_DIR_ENV):
+        return Path(os.environ[WORK_DIR_ENV]).expanduser().resolve()
+    here = Path.cwd()
+    return here if here.name == WORK_DIR_NAME else here / WORK_DIR_NAME
+
+
+def _stem(scenario_id: str, mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
+    return scenario_id if mode == "practice" else f"{scenario_id}-mock"
+
+
+def default_answers_path(scenario_id: str, mode: str = "practice", work: str | os.PathLike | None = None) -> Path:
+    return work_dir(work) / f"{_stem(scenario_id, mode)}.answers.json"
+
+
+def practice_notebook_path(scenario_id: str, mode: str = "practice", work: str | os.PathLike | None = None) -> Path:
+    return work_dir(work) / f"{_stem(scenario_id, mode)}.ipynb"
+
+
+def report_stem(answers_path: str | os.PathLike) -> str:
+    """`legal.answers.json` -> `legal`; `alice.json` -> `alice` (exports are `<stem>-report.html`)."""
+    name = Path(answers_path).name
+    for suffix in (".answers.json", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)] or "answers"
+    return name
+
+
+def shipped_notebooks_dir() -> Path | None:
+    """The notebooks that come with the package (wheel) or the checkout (editable install)."""
+    for candidate in (Path(__file__).parent / "data" / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"):
+        if (candidate / PRACTICE_NOTEBOOK).is_file():
+            return candidate
+    return None
+
+
+def find_template(template: str | os.PathLike | None = None) -> Path:
+    """The practice notebook to copy: explicit path, beside the current notebook, or the checkout's."""
+    if template is not None:
+        path = Path(template)
+        if not path.is_file():
+            raise FileNotFoundError(f"practice notebook template not found: {path}")
+        return path
+    here = Path.cwd()
+    candidates = [here / PRACTICE_NOTEBOOK, here.parent / PRACTICE_NOTEBOOK]
+    shipped = shipped_notebooks_dir()
+    if shipped is not None:
+        candidates.append(shipped / PRACTICE_NOTEBOOK)
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"cannot find {PRACTICE_NOTEBOOK} (looked in {', '.join(str(p.parent) for p in candidates)}); "
+        "open the start notebook from the workbook's notebooks/ folder"
+    )
+
+
+def prepare_practice_notebook(
+    scenario_id: str,
+    *,
+    mode: str = "practice",
+    time_limit_minutes: int = DEFAULT_TIME_LIMIT,
+    work: str | os.PathLike | None = None,
+    template: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> tuple[Path, bool]:
+    """Write a personal copy of the practice notebook with its parameters injected (not executed).
+
+    Returns (path, created). An existing personal notebook is kept unless `overwrite`:
+    the learner may have added notes to it (the answers live in their own file anyway).
+    """
+    from .scenario import load_scenario
+
+    scenario = load_scenario(scenario_id)  # fails early, with the known ids, on a typo
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
+    if mode == "mock" and (not isinstance(time_limit_minutes, (int, float)) or time_limit_minutes <= 0):
+        raise ValueError(f"time_limit_minutes must be a positive number of minutes, got {time_limit_minutes!r}")
+    target = practice_notebook_path(scenario.id, mode, work)
+    if target.exists() and not overwrite:
+        return target, False
+
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    nb = load_notebook_node(str(find_template(template)))  # as papermill reads it (every cell gets tags)
+    answers = default_answers_path(scenario.id, mode, work)
+    parameters = {
+        "scenario_id": scenario.id,
+        # relative to the personal notebook, which sits in the work folder (the kernel's cwd)
+        "answers_path": answers.name,
+        "grader": "offline",
+        "mode": mode,
+        "time_limit_minutes": int(time_limit_minutes),
+    }
+    nb = parameterize_notebook(nb, parameters, report_mode=False)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        if not cell.metadata.get("tags"):
+            cell.metadata.pop("tags", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    title = f"{scenario.title} ({'timed mock' if mode == 'mock' else 'practice'})"
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            first, _, rest = cell.source.lstrip().partition("\n")
+            cell.source = f"{first}: {title}\n{rest}"
+            break
+    nb.metadata["workbook"] = {"scenario": scenario.id, "mode": mode}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    from .answers import atomic_write_text
+
+    atomic_write_text(target, nbformat.writes(nb) + "\n")
+    return target, True
+
+
+def strip_outputs(path: str | os.PathLike) -> bool:
+    """Remove outputs, execution counts and saved widget state from a notebook in place.
+
+    The notebooks are committed clean; run this after editing one in Jupyter:
+    `python -c "from workbook.notebooks import strip_outputs as s; s('notebooks/design_loop.ipynb')"`.
+    Returns True when the file changed.
+    """
+    import nbformat
+
+    from .answers import atomic_write_text
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    after = nbformat.writes(nb)
+    if after != before:
+        atomic_write_text(path, after + "\n")
+    return after != before

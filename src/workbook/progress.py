@@ -1,0 +1,164 @@
+"""Attempt history: one JSON line per full scoring, read by the start notebook's progress panel.
+
+    my-work/history.jsonl
+    {"scenario": "...", "title": "...", "total": 72.5, "steps": {"user_intent": 80.0, ...},
+     "mode": "practice", "grader": "offline", "at": "2025-01-31T14:02:11+0100",
+     "time_used_seconds": null, "time_limit_minutes": null}
+
+Appending is one write of one line, so a crash can at worst leave one partial last
+line; readers skip lines they cannot parse (and say how many), and the next append
+starts on a fresh line. No widget or notebook imports here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import Report
+    from .scenario import Scenario
+
+HISTORY_NAME = "history.jsonl"
+MODES = ("practice", "mock")
+
+
+@dataclass
+class Attempt:
+    scenario: str
+    total: float
+    steps: dict[str, float] = field(default_factory=dict)
+    title: str = ""
+    mode: str = "practice"
+    grader: str = "offline"
+    at: str = ""
+    time_used_seconds: float | None = None
+    time_limit_minutes: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Attempt":
+        if not isinstance(data, dict) or not isinstance(data.get("scenario"), str):
+            raise ValueError("not an attempt record")
+        total = data.get("total")
+        if not isinstance(total, (int, float)) or isinstance(total, bool):
+            raise ValueError("attempt without a numeric total")
+        steps = data.get("steps") or {}
+        return cls(
+            scenario=data["scenario"],
+            total=float(total),
+            steps={str(k): float(v) for k, v in steps.items() if isinstance(v, (int, float))} if isinstance(steps, dict) else {},
+            title=str(data.get("title") or ""),
+            mode=str(data.get("mode") or "practice"),
+            grader=str(data.get("grader") or "offline"),
+            at=str(data.get("at") or ""),
+            time_used_seconds=data.get("time_used_seconds"),
+            time_limit_minutes=data.get("time_limit_minutes"),
+        )
+
+
+@dataclass
+class ScenarioProgress:
+    scenario: str
+    title: str
+    level: str = ""
+    attempts: int = 0
+    best: float | None = None
+    last: float | None = None
+    last_at: str | None = None
+    mock_attempts: int = 0
+    last_mock_seconds: float | None = None
+
+    def to_row(self) -> dict:
+        row = asdict(self)
+        row["mock_time"] = format_duration(self.last_mock_seconds) if self.last_mock_seconds is not None else None
+        return row
+
+
+def history_path(work_dir: str | os.PathLike) -> Path:
+    return Path(work_dir) / HISTORY_NAME
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def record_attempt(
+    report: "Report",
+    work_dir: str | os.PathLike,
+    *,
+    mode: str = "practice",
+    time_used_seconds: float | None = None,
+    time_limit_minutes: float | None = None,
+) -> Attempt:
+    """Append one scored attempt to the work folder's history and return it."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    attempt = Attempt(
+        scenario=report.scenario,
+        total=report.total,
+        steps={step_id: step.score for step_id, step in report.steps.items()},
+        title=report.title,
+        mode=mode,
+        grader=report.grader,
+        at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        time_used_seconds=None if time_used_seconds is None else round(float(time_used_seconds), 1),
+        time_limit_minutes=time_limit_minutes,
+    )
+    path = history_path(work_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(asdict(attempt), ensure_ascii=False) + "\n"
+    with open(path, "a+b") as stream:
+        # A previous crash may have left a partial last line: start on a fresh one.
+        if stream.tell() > 0:
+            stream.seek(-1, os.SEEK_END)
+            if stream.read(1) != b"\n":
+                line = "\n" + line
+        stream.write(line.encode("utf-8"))
+        stream.flush()
+        os.fsync(stream.fileno())
+    return attempt
+
+
+def load_history(work_dir: str | os.PathLike) -> tuple[list[Attempt], int]:
+    """Every readable attempt, oldest first, and the number of lines skipped as unreadable."""
+    path = history_path(work_dir)
+    try:
+        raw = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return [], 0
+    attempts: list[Attempt] = []
+    skipped = 0
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            attempts.append(Attempt.from_dict(json.loads(line)))
+        except (ValueError, TypeError, AttributeError):
+            skipped += 1
+    return attempts, skipped
+
+
+def summarize(
+    work_dir: str | os.PathLike, scenarios: "dict[str, Scenario] | None" = None
+) -> tuple[list[ScenarioProgress], int]:
+    """One row per scenario (every known one, attempted or not, plus any only in the history)."""
+    attempts, skipped = load_history(work_dir)
+    rows: dict[str, ScenarioProgress] = {}
+    for scenario in (scenarios or {}).values():
+        rows[scenario.id] = ScenarioProgress(scenario.id, scenario.title, scenario.level)
+    for attempt in attempts:
+        row = rows.setdefault(attempt.scenario, ScenarioProgress(attempt.scenario, attempt.title or attempt.scenario))
+        row.attempts += 1
+        row.best = attempt.total if row.best is None else max(row.best, attempt.total)
+        row.last = attempt.total
+        row.last_at = attempt.at.replace("T", " ")[:16] or None
+        if attempt.mode == "mock":
+            row.mock_attempts += 1
+            if attempt.time_used_seconds is not None:
+                row.last_mock_seconds = float(attempt.time_used_seconds)
+    return list(rows.values()), skipped
