@@ -83,14 +83,15 @@ def check_scenario(answers: Answers, known_ids: list[str], source: str = "<answe
         raise AnswersError(f"{source}: scenario: unknown scenario {answers.scenario!r} (known: {', '.join(sorted(known_ids))})")
 
 
-def quarantine(path: str | os.PathLike) -> Path:
-    """Move a corrupt answers file aside (keeping it) and return where it went."""
+def quarantine(path: str | os.PathLike, label: str = "corrupt") -> Path:
+    """Move a file aside as NAME.LABEL-TIMESTAMP.json (keeping it) and return where it went."""
     path = Path(path)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.stem}.corrupt-{stamp}{path.suffix}")
+    stem = path.name.removesuffix(".json")
+    target = path.with_name(f"{stem}.{label}-{stamp}.json")
     counter = 1
     while target.exists():
-        target = path.with_name(f"{path.stem}.corrupt-{stamp}-{counter}{path.suffix}")
+        target = path.with_name(f"{stem}.{label}-{stamp}-{counter}.json")
         counter += 1
     os.replace(path, target)
     return target

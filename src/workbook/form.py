@@ -509,7 +509,7 @@ class PracticeForm:
             self._notice(f"{path.name} could not be read ({error}); it was moved to {moved.name} and your answers saved fresh.", "error")
             return
         if on_disk != self._last_saved:
-            moved = _move_aside(path, "changed")
+            moved = quarantine(path, "changed")
             self._notice(
                 f"{path.name} was changed outside this form; that version was kept as {moved.name} and the form's answers saved.", "warn"
             )
@@ -712,7 +712,7 @@ class PracticeForm:
             return
         self.flush()
         if self.answers_path.exists():
-            moved = _move_aside(self.answers_path, "attempt")
+            moved = quarantine(self.answers_path, "attempt")
             self._notice(f"Your previous attempt was kept as {moved.name}.", "info")
         self._last_saved = None
         self._restoring = True
@@ -781,18 +781,6 @@ class _Countdown:
                 self.on_tick(self.deadline - time.time())
             except Exception:  # noqa: BLE001 - a display hiccup must not stop the clock
                 pass
-
-
-def _move_aside(path: Path, label: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    stem = path.name.removesuffix(".json")
-    target = path.with_name(f"{stem}.{label}-{stamp}.json")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{stem}.{label}-{stamp}-{counter}.json")
-        counter += 1
-    os.replace(path, target)
-    return target
 
 
 def _shown_path(path: Path) -> str:
