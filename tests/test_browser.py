@@ -308,6 +308,8 @@ def test_prepared_mock_notebook_counts_down(page, server):
     shot(page, "mock-1-running")
     page.locator("button.jupyter-button", has_text="stop the clock").click()
     page.locator(".wb-report h4", has_text="Top improvements").first.wait_for(timeout=15_000)
+    # The report and the timer are separate widget updates; they may reach the page in either order.
+    page.wait_for_function("() => /Mock finished/.test(document.querySelector('.wb-timer').textContent)", timeout=15_000)
     assert "Mock finished" in timer.inner_text()
     shot(page, "mock-2-finished")
     attempt = json.loads((work / "history.jsonl").read_text().splitlines()[-1])

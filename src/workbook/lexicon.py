@@ -41,10 +41,15 @@ def _read_data(name: str):
 
 
 @lru_cache(maxsize=1)
+def _concept_specs() -> dict[str, dict]:
+    return _read_data("concepts.yaml")
+
+
+@lru_cache(maxsize=1)
 def concepts() -> dict[str, Concept]:
     return {
         concept_id: Concept(concept_id, spec["description"], spec["step"], tuple(compile_pattern(p) for p in spec["patterns"]))
-        for concept_id, spec in _read_data("concepts.yaml").items()
+        for concept_id, spec in _concept_specs().items()
     }
 
 
@@ -53,7 +58,7 @@ def step_concepts(step_id: str) -> list[Concept]:
 
 
 def concept_ids() -> frozenset[str]:
-    return frozenset(concepts())
+    return frozenset(_concept_specs())  # validating a scenario needs the names, not compiled patterns
 
 
 def make_anti_pattern(spec: dict, source: str) -> AntiPattern:
