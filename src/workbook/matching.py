@@ -286,20 +286,29 @@ def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[tuple[int, int]
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
     spans = []
-    follow = [set(text.positions(key)) for key in rest]
-    words = text.words
+    words, count = text.words, len(text.words)
     for start in starts:
         position = start
-        for positions in follow:
-            if position + 1 in positions:
-                position += 1
-            elif position + 2 in positions and words[position + 1] in GAP_WORDS:
-                position += 2
+        for key in rest:
+            following = position + 1
+            if following < count and _is_at(text, following, key):
+                position = following
+            elif following + 1 < count and words[following] in GAP_WORDS and _is_at(text, following + 1, key):
+                position = following + 1
             else:
                 break
         else:
             spans.append((start, position + 1))
     return spans
+
+
+def _is_at(text: Text, position: int, key: str) -> bool:
+    """Does the token at `position` match one word of a pattern (stem, prefix or placeholder)?"""
+    if key[0] == "{":
+        return position in text.positions(key)
+    if key[-1] == "*":
+        return text.words[position].startswith(key[:-1])
+    return text.keys[position] == key
 
 
 def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[tuple[int, int]]:
@@ -387,8 +396,12 @@ class PatternSet:
                 found = prefixed[word] = self._prefix_entries(word)
             entries += found
         present: dict[int, dict[Alternative, None]] = {}
+        index = text.index
         for alternative, term_id in entries:
-            if len(alternative.keys) == 1 or _alternative_spans(text, alternative):
+            keys = alternative.keys
+            if len(keys) == 1 or (
+                all(key in index for key in keys if key[-1] != "*") and _alternative_spans(text, alternative)
+            ):
                 present.setdefault(term_id, {})[alternative] = None
         return {term_id: list(alternatives) for term_id, alternatives in present.items()}
 
