@@ -24,7 +24,7 @@ class Concept:
     patterns: tuple[Pattern, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: each is built once per scenario
 class AntiPattern:
     id: str
     title: str

@@ -100,6 +100,7 @@ class _CompiledScenario:
     vocabulary: frozenset[str]
     pattern_sets: dict[str, PatternSet]  # per step: its criteria's, topic concepts' and anti-patterns' patterns
     topics: dict[str, list[Concept]]
+    anti_of_pattern: dict[Pattern, AntiPattern]
 
 
 _compiled: dict[int, _CompiledScenario] = {}
@@ -128,6 +129,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
             for step_id, step_criteria in criteria.items()
         },
         topics=topics,
+        anti_of_pattern={pattern: anti for anti in antis for pattern in anti.patterns},
     )
     if len(_compiled) > 64:
         _compiled.clear()
@@ -176,8 +178,9 @@ def _is_fragment(text: Text, segment: Segment) -> bool:
     count = segment.end - segment.start
     if count < 4:
         return True
-    items = [item for item in re.split(r"[,;/]|\band\b", segment.text) if item.strip()]
-    if len(items) >= 3 and count / len(items) <= 2.5:
+    piece = segment.text
+    items = 1 + piece.count(",") + piece.count(";") + piece.count("/") + piece.count(" and ")
+    if items >= 3 and count / items <= 2.5:
         return True
     function_words = sum(map(FUNCTION_WORDS.__contains__, text.keys[segment.start : segment.end]))
     return count < 8 and function_words / count < 0.1
@@ -224,7 +227,8 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[tu
         excluded[segment.index] = "Ignored text addressed to the grader"
         flags.append(f"grader_addressed_text: {step_id}: ignored “{_quote(segment)}”")
     hits: list[AntiPatternHit] = []
-    for anti in compiled.anti_patterns:
+    matched_antis = {compiled.anti_of_pattern[p] for p in matches if p in compiled.anti_of_pattern}
+    for anti in (a for a in compiled.anti_patterns if a in matched_antis):
         touched = {(index, pattern) for pattern in anti.patterns for index in matches.get(pattern, ())}
         found = sorted({index for index, pattern in touched if not _rejects(text, index, pattern)})
         for index, _ in touched:
@@ -236,16 +240,18 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[tu
             penalty = anti.penalty if step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
             hits.append(AntiPatternHit(anti.id, anti.title, step_id, quote, anti.better, anti.source, penalty))
     repeated_from: set[str] = set()
+    step_shingles: set[tuple[str, ...]] = set()
     for segment in text.segments:
         shingles = _shingles(text.keys[segment.start : segment.end])
+        step_shingles |= shingles
         if segment.index not in excluded and len(shingles) >= 2:
-            sources = [seen[s] for s in shingles if s in seen]
-            if len(sources) >= REPEAT_OVERLAP * len(shingles):
-                excluded[segment.index] = f"Repeated from {STEPS_BY_ID[sources[0]].title}: earns credit once"
-                repeated_from.add(sources[0])
-    for segment in text.segments:  # register everything, counted or not, for later steps
-        for shingle in _shingles(text.keys[segment.start : segment.end]):
-            seen.setdefault(shingle, step_id)
+            earlier = shingles & seen.keys()
+            if len(earlier) >= REPEAT_OVERLAP * len(shingles):
+                source = min((seen[s] for s in earlier), key=STEP_IDS.index)
+                excluded[segment.index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
+                repeated_from.add(source)
+    # Register everything, counted or not, for the later steps.
+    seen.update(dict.fromkeys(step_shingles - seen.keys(), step_id))
     for source in sorted(repeated_from, key=STEP_IDS.index):
         flags.append(f"repeated_text: {step_id}: repeats text from {source}; it earns credit once ({title})")
     quality = {
