@@ -387,8 +387,8 @@ class PatternSet:
         """The alternatives that occur in the text, by term id (spans are found later, if needed)."""
         entries: list[tuple[Alternative, int]] = []
         by_exact = self._by_exact
-        for key in text.index:
-            entries += by_exact.get(key, ())
+        for key in by_exact.keys() & text.index.keys():
+            entries += by_exact[key]
         prefixed = self._prefixed
         for word in text.vocabulary:
             found = prefixed.get(word)
