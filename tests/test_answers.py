@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workbook.answers import Answers, AnswersError, check_scenario, load_answers, quarantine, save_answers
+from workbook.answers import Answers, AnswersError, load_answers, quarantine, save_answers
 
 
 def test_round_trip(tmp_path):
@@ -76,7 +76,3 @@ def test_failed_write_keeps_previous_copy(tmp_path, monkeypatch):
     assert load_answers(path).text("user_intent") == "good"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
-
-def test_unknown_scenario_is_named():
-    with pytest.raises(AnswersError, match="unknown scenario 'nope' \\(known: a, b\\)"):
-        check_scenario(Answers("nope"), ["b", "a"], "f.json")

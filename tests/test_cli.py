@@ -113,3 +113,53 @@ def test_usage_errors_exit_2_with_one_line(args, message):
 def test_every_command_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout
+
+
+# --- workbook score --------------------------------------------------------------------------------
+
+
+def _reference_answers_file(tmp_path: Path, scenario_id: str = "support-refund-agent") -> Path:
+    from workbook import load_scenario
+
+    scenario = load_scenario(scenario_id)
+    path = tmp_path / "answers.json"
+    answers = {step: spec.reference_answer for step, spec in scenario.step_specs().items()}
+    path.write_text(json.dumps({"scenario": scenario_id, "learner": "Ada", "answers": answers}), encoding="utf-8")
+    return path
+
+
+def test_score_json_has_the_stable_shape(tmp_path):
+    result = run("score", str(_reference_answers_file(tmp_path)), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scenario"] == "support-refund-agent" and report["grader"] == "offline"
+    assert report["total"] >= 80 and report["anti_patterns"] == [] and isinstance(report["flags"], list)
+    for step in report["steps"].values():
+        assert set(step) >= {"score", "met", "missed", "feedback"}
+
+
+def test_score_text_is_a_per_step_table(tmp_path):
+    result = run("score", str(_reference_answers_file(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "total" in lines[0]
+    for title in ("User intent", "Tool execution", "Feedback and evaluation"):
+        assert any(line.startswith(title) for line in lines)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such answers file"),
+        ("{oops", "invalid JSON at line 1"),
+        ('{"scenario": "no-such-scenario", "answers": {}}', "unknown scenario 'no-such-scenario'"),
+        ('{"scenario": "support-refund-agent", "answers": {"step_eight": "x"}}', "answers.step_eight: unknown step id"),
+    ],
+)
+def test_score_bad_input_is_one_line_exit_2(tmp_path, content, message):
+    path = tmp_path / "answers.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = run("score", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr

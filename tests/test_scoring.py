@@ -163,3 +163,11 @@ def test_import_workbook_stays_light():
     code = "import sys, workbook; print(sorted(m for m in ('anthropic', 'matplotlib', 'papermill', 'nbformat', 'ipywidgets') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_report_round_trips_through_its_dict():
+    from workbook import Report
+
+    report = score(Answers(SCENARIO.id, {"tool_execution": "The agent should refund every request automatically.",
+                                         "user_intent": "Shoppers want refunds; we measure the resolution rate."}), SCENARIO)
+    assert Report.from_dict(report.to_dict()).to_dict() == report.to_dict()

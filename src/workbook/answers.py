@@ -78,11 +78,6 @@ def load_answers(path: str | os.PathLike) -> Answers:
     return answers_from_dict(data, str(path))
 
 
-def check_scenario(answers: Answers, known_ids: list[str], source: str = "<answers>") -> None:
-    if answers.scenario not in known_ids:
-        raise AnswersError(f"{source}: scenario: unknown scenario {answers.scenario!r} (known: {', '.join(sorted(known_ids))})")
-
-
 def quarantine(path: str | os.PathLike, label: str = "corrupt") -> Path:
     """Move a file aside as NAME.LABEL-TIMESTAMP.json (keeping it) and return where it went."""
     path = Path(path)

@@ -26,10 +26,3 @@ STEPS: tuple[Step, ...] = (
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)
 STEPS_BY_ID: dict[str, Step] = {step.id: step for step in STEPS}
 
-
-def get_step(step_id: str) -> Step:
-    """Return the step with this id, or raise a KeyError that lists the valid ids."""
-    try:
-        return STEPS_BY_ID[step_id]
-    except KeyError:
-        raise KeyError(f"unknown step id {step_id!r} (expected one of: {', '.join(STEP_IDS)})") from None

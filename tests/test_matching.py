@@ -1,0 +1,65 @@
+"""The evidence-pattern engine: stems, placeholders, nearness, phrases, segments."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbook.matching import PatternError, PatternSet, analyse, compile_pattern, find, stem
+
+
+def matches(pattern: str, text: str) -> list[str]:
+    analysed = analyse(text)
+    return [analysed.segments[i].text for i in find(analysed, compile_pattern(pattern))]
+
+
+@pytest.mark.parametrize("words", [("rate", "rates", "rated", "rating"), ("release", "released", "releasing"),
+                                   ("use", "used", "using", "uses"), ("policy", "policies"), ("exceed", "exceeded")])
+def test_inflections_share_a_stem(words):
+    assert len({stem(w) for w in words}) == 1
+
+
+def test_different_words_keep_different_stems():
+    assert stem("note") != stem("not") and stem("can") != stem("canned") and stem("speed") != stem("spe")
+
+
+def test_terms_must_be_near_each_other_in_one_sentence():
+    assert matches("roll back ~ error rate", "If the error rate passes 1%, we roll back.") == ["If the error rate passes 1%, we roll back"]
+    assert matches("roll back ~ error rate", "We track the error rate. Later we may roll back.") == []
+    far = "roll back " + "word " * 20 + "error rate"
+    assert matches("roll back ~ error rate", far) == []
+
+
+def test_placeholders_recognise_numbers_with_units():
+    text = "Refunds over $50 wait 2 business days; 5% of users first; p95 within 3 seconds; 20 cents per call."
+    assert matches("{money}", text) and matches("{pct}", text) and matches("{time}", text)
+    assert matches("{money} ~ call", text) == ["20 cents per call"]
+
+
+def test_prefix_matches_words_as_written():
+    assert matches("escalat*", "Cases are escalated to a nurse.") and matches("escalat*", "The escalation path.")
+    assert matches("rating*", "The error rate is low.") == []
+
+
+def test_phrase_words_may_have_a_pronoun_between_them():
+    assert matches("switch off", "We switch it off at once.")
+    assert matches("message queue", "The message triage queue.") == []
+
+
+def test_segments_split_on_sentences_bullets_and_blank_lines_not_on_wrapped_lines():
+    analysed = analyse("First point.\n- bullet one\n- bullet two\n\nA hard wrapped\nsentence, e.g. this one.")
+    assert [s.text for s in analysed.segments] == ["First point", "bullet one", "bullet two", "A hard wrapped\nsentence, e.g. this one"]
+
+
+@pytest.mark.parametrize("bad", ["a|", "x* ~ {nmber}", "ab*", "hello world!"])
+def test_malformed_patterns_are_rejected_with_the_pattern_named(bad):
+    with pytest.raises(PatternError, match="pattern"):
+        compile_pattern(bad)
+
+
+def test_pattern_set_agrees_with_single_pattern_search():
+    sources = ["roll back|revert ~ error rate", "{pct} ~ user*", "switch off", "canary", "human ~ approv*"]
+    patterns = [compile_pattern(p) for p in sources]
+    text = analyse("We release to 5% of users first. If the error rate passes 1% we switch it off and revert. A human approves refunds.")
+    found = PatternSet(patterns).search(text)
+    assert {p.source: found.get(p, []) for p in patterns} == {p.source: find(text, p) for p in patterns}
+    assert set(found) == {patterns[0], patterns[1], patterns[2], patterns[4]}
