@@ -26,10 +26,10 @@ tokenise, then dictionary and bisect look-ups. No backtracking patterns.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, compress
 from typing import Iterable
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
@@ -108,41 +108,51 @@ class Segment:
     char_end: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Text:
-    """A tokenised text: stems by position, an index from key to positions, segments."""
+    """A tokenised text: stems and words by position, segments, and look-ups of positions by key.
+
+    Positions are found by bisecting the token positions sorted by stem, built
+    with one C-level sort: cheaper than a per-token dictionary of lists, and
+    only the few keys the patterns ask about are ever looked up.
+    """
 
     raw: str
-    keys: list[str] = field(default_factory=list)  # stems by position
-    words: list[str] = field(default_factory=list)  # lowercased words by position
-    index: dict[str, list[int]] = field(default_factory=dict)  # stem or {placeholder} -> positions
-    vocabulary: set[str] = field(default_factory=set)  # the distinct words, as written (for prefixes)
-    segment_of: list[int] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
-    # Look-ups repeat across the many patterns run over one text, so keep them.
-    _positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    _spans: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=dict, repr=False)
-    _sorted_keys: list[str] | None = field(default=None, repr=False)
+    keys: list[str]  # stems by position
+    words: list[str]  # lowercased words by position
+    segment_of: list[int]  # segment index by position
+    segments: list[Segment]
+    keyset: set[str]  # the distinct stems, plus the placeholder tags ({num}, ...) that occur
+    vocabulary: set[str]  # the distinct words, as written (for prefixes)
+    _order: list[int]  # positions sorted by stem; stable, so each stem's positions ascend
+    _positions: dict[str, list[int]] = field(default_factory=dict)  # look-ups repeat across patterns
+    _spans: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=dict)
+    _sorted_words: list[str] | None = None
 
     def positions(self, key: str) -> list[int]:
-        """Positions of a stem, or of every stem starting with a prefix (`key*`)."""
-        if not key.endswith("*"):
-            return self.index.get(key, [])
+        """Positions of a stem, of a placeholder, or of every word starting with a prefix (`key*`)."""
         found = self._positions.get(key)
         if found is None:
-            found = self._prefix_positions(key[:-1])
+            if key[-1] == "*":
+                found = self._prefix_positions(key[:-1])
+            elif key not in self.keyset:
+                found = []
+            else:
+                order, by_key = self._order, self.keys.__getitem__
+                low = bisect_left(order, key, key=by_key)
+                found = order[low : bisect_right(order, key, low, key=by_key)]
             self._positions[key] = found
         return found
 
     def _prefix_positions(self, prefix: str) -> list[int]:
-        if self._sorted_keys is None:
-            self._sorted_keys = sorted(self.vocabulary)
-        keys = self._sorted_keys
-        i = bisect_left(keys, prefix)
+        if self._sorted_words is None:
+            self._sorted_words = sorted(self.vocabulary)
+        words = self._sorted_words
+        i = bisect_left(words, prefix)
         found: list[int] = []
-        while i < len(keys) and keys[i].startswith(prefix):
-            word = keys[i]
-            found += [p for p in self.index.get(stem(word), ()) if self.words[p] == word]
+        while i < len(words) and words[i].startswith(prefix):
+            word = words[i]
+            found += [p for p in self.positions(stem(word)) if self.words[p] == word]
             i += 1
         found.sort()
         return found
@@ -161,18 +171,19 @@ def _number_tag(prev: str, nxt: str, after: str) -> str | None:
 
 
 def analyse(raw: str) -> Text:
-    """Split `raw` into segments, tokenise each into stems, and index every key.
+    """Split `raw` into segments, tokenise each into stems, and sort positions by stem.
 
-    The per-token work is done by C-level calls (findall, map, list repetition)
-    where it can be: this runs on every keystroke-triggered check.
+    The per-token work is done by C-level calls (findall, map, sort, set) so
+    that the Python-level work grows with the segments, not the words: this runs
+    on every check a learner makes.
     """
-    text = Text(raw)
     normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
     lowered = normal.lower()
     if len(lowered) != len(normal):  # a few characters change length when lowercased
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in normal)
     words: list[str] = []
     segment_of: list[int] = []
+    segments: list[Segment] = []
     start = 0
     for end, resume in _cuts(normal):
         chunk_words = _WORD.findall(lowered, start, end)
@@ -180,18 +191,14 @@ def analyse(raw: str) -> Text:
             chunk = raw[start:end]
             left = start + len(chunk) - len(chunk.lstrip())
             right = start + len(chunk.rstrip())
-            index = len(text.segments)
-            text.segments.append(Segment(index, len(words), len(words) + len(chunk_words), raw[left:right], left, right))
+            index = len(segments)
+            segments.append(Segment(index, len(words), len(words) + len(chunk_words), raw[left:right], left, right))
             words += chunk_words
             segment_of += [index] * len(chunk_words)
         start = resume
-    text.words, text.segment_of = words, segment_of
-    text.keys = keys = list(map(stem, words))
-    index: defaultdict[str, list[int]] = defaultdict(list)
-    for position, key in enumerate(keys):
-        index[key].append(position)
-    text.index = index
-    text.vocabulary = set(words)
+    keys = list(map(stem, words))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    text = Text(raw, keys, words, segment_of, segments, set(keys), set(words), order)
     _tag_numbers(text)
     return text
 
@@ -208,18 +215,24 @@ def _cuts(text: str) -> list[tuple[int, int]]:
 
 
 def _tag_numbers(text: Text) -> None:
-    words, index = text.words, text.index
+    """Index every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
+    order, by_key = text._order, text.keys.__getitem__
+    # Stems that start with a digit sort together, between "/" and ":".
+    low = bisect_left(order, "0", key=by_key)
+    numbers = sorted(order[low : bisect_left(order, ":", low, key=by_key)])
+    if not numbers:
+        return
+    words, tags = text.words, text._positions
+    tags["{num}"] = numbers
     count = len(words)
-    numbers = sorted(p for key, positions in index.items() if "0" <= key[0] <= "9" for p in positions)
-    if numbers:
-        index["{num}"] = numbers
     for position in numbers:
         prev = words[position - 1] if position else ""
         nxt = words[position + 1] if position + 1 < count else ""
         after = words[position + 2] if position + 2 < count else ""
         tag = _number_tag(prev, nxt, after)
         if tag:
-            index.setdefault(tag, []).append(position)
+            tags.setdefault(tag, []).append(position)
+    text.keyset.update(tags)
 
 
 # --- patterns -------------------------------------------------------------------
@@ -312,7 +325,7 @@ def _is_at(text: Text, position: int, key: str) -> bool:
 
 
 def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[tuple[int, int]]:
-    return sorted(span for alternative in term for span in _alternative_spans(text, alternative))
+    return sorted({span for alternative in term for span in _alternative_spans(text, alternative)})
 
 
 def _near(text: Text, spans: list[tuple[int, int]], start: int, end: int, segment: int) -> bool:
@@ -350,90 +363,106 @@ def find(text: Text, pattern: Pattern) -> list[int]:
 class PatternSet:
     """Many patterns run over one text at the cost of the text, not of the pattern count.
 
-    An inverted index from each alternative's first stem (or prefix) to the terms
-    that use it means only the alternatives whose first word occurs in the text
-    are looked at, and only patterns whose every term occurred are checked.
-    Terms and patterns are numbered so the hot loop hashes small integers.
+    Patterns are numbered, and so are their terms. Each term's alternatives are
+    indexed by their first word (a stem, a placeholder or a `prefix*`), so that
+    finding the terms present in a text is mostly C-level set work: intersect
+    the index with the text's first words. Only patterns whose every term is
+    present are then placed in the text.
     """
 
     def __init__(self, patterns: Iterable[Pattern]):
         self.patterns = tuple(dict.fromkeys(patterns))
-        term_ids: dict[tuple, int] = {}
-        self._terms: list[tuple[Alternative, ...]] = []
+        term_ids: dict[tuple[Alternative, ...], int] = {}
         self._pattern_terms: list[tuple[int, ...]] = []
-        self._patterns_of_term: list[list[int]] = []
-        for pattern_id, pattern in enumerate(self.patterns):
-            ids = []
-            for term in pattern.terms:
-                if term not in term_ids:
-                    term_ids[term] = len(self._terms)
-                    self._terms.append(term)
-                    self._patterns_of_term.append([])
-                ids.append(term_ids[term])
-            self._pattern_terms.append(tuple(dict.fromkeys(ids)))
-            for term_id in dict.fromkeys(ids):
-                self._patterns_of_term[term_id].append(pattern_id)
-        self._by_exact: dict[str, list[tuple[Alternative, int]]] = {}
-        self._by_prefix: dict[str, list[tuple[Alternative, int]]] = {}
+        for pattern in self.patterns:
+            ids = tuple(dict.fromkeys(term_ids.setdefault(term, len(term_ids)) for term in pattern.terms))
+            self._pattern_terms.append(ids)
+        self._term_sets = [frozenset(ids) for ids in self._pattern_terms]
+        patterns_of_term: list[list[int]] = [[] for _ in term_ids]
+        for pattern_id, ids in enumerate(self._pattern_terms):
+            for term_id in ids:
+                patterns_of_term[term_id].append(pattern_id)
+        self._patterns_of_term = [tuple(ids) for ids in patterns_of_term]
+        self._terms = [_IndexedTerm.of(term) for term in term_ids]
+        single_terms: dict[str, set[int]] = {}  # one-word alternative -> terms
+        self._phrases: dict[str, list[_PhraseEntry]] = {}  # phrases by first word
         for term_id, term in enumerate(self._terms):
-            for alternative in term:
-                first = alternative.keys[0]
-                table = self._by_prefix if first.endswith("*") else self._by_exact
-                table.setdefault(first.rstrip("*"), []).append((alternative, term_id))
-        self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
-        self._prefixed: dict[str, tuple[tuple[Alternative, int], ...]] = {}
-
-    def _present_alternatives(self, text: Text) -> dict[int, list[Alternative]]:
-        """The alternatives that occur in the text, by term id (spans are found later, if needed)."""
-        entries: list[tuple[Alternative, int]] = []
-        by_exact = self._by_exact
-        for key in by_exact.keys() & text.index.keys():
-            entries += by_exact[key]
-        prefixed = self._prefixed
-        for word in text.vocabulary:
-            found = prefixed.get(word)
-            if found is None:
-                found = prefixed[word] = self._prefix_entries(word)
-            entries += found
-        present: dict[int, dict[Alternative, None]] = {}
-        index = text.index
-        for alternative, term_id in entries:
-            keys = alternative.keys
-            if len(keys) == 1 or (
-                all(key in index for key in keys if key[-1] != "*") and _alternative_spans(text, alternative)
-            ):
-                present.setdefault(term_id, {})[alternative] = None
-        return {term_id: list(alternatives) for term_id, alternatives in present.items()}
-
-    def _prefix_entries(self, word: str) -> tuple[tuple[Alternative, int], ...]:
-        """Alternatives whose first word is a prefix of `word` (remembered: vocabularies repeat)."""
-        if len(self._prefixed) > 100_000:
-            self._prefixed.clear()
-        entries: list[tuple[Alternative, int]] = []
-        for length in self._prefix_lengths:
-            if length > len(word):
-                break
-            entries += self._by_prefix.get(word[:length], ())
-        return tuple(entries)
+            for key in term.singles:
+                single_terms.setdefault(key, set()).add(term_id)
+            for alternative, required in term.phrases:
+                self._phrases.setdefault(alternative.keys[0], []).append((alternative, term_id, required))
+        self._single_terms = {key: tuple(ids) for key, ids in single_terms.items()}
+        prefixes = {key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*"}
+        self._prefixes = frozenset(prefixes)
+        self._prefix_lengths = sorted({len(prefix) for prefix in prefixes})
+        # The prefixes each word of a text starts with, remembered: vocabularies repeat.
+        self._known_words: set[str] = set()
+        self._prefixes_of_word: dict[str, tuple[str, ...]] = {}
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        present = self._present_alternatives(text)
-        candidates: set[int] = set()
-        for term_id in present:
-            candidates.update(self._patterns_of_term[term_id])
+        firsts = text.keyset | self._word_prefixes(text.vocabulary)
+        present = self._present_terms(text, firsts)
+        candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
+        complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
         spans_of_term: dict[int, list[tuple[int, int]]] = {}
         found: dict[Pattern, list[int]] = {}
-        for pattern_id in candidates:
-            term_ids = self._pattern_terms[pattern_id]
-            if not all(term_id in present for term_id in term_ids):
-                continue
-            for term_id in term_ids:
-                if term_id not in spans_of_term:
-                    spans_of_term[term_id] = sorted(
-                        span for alternative in present[term_id] for span in _alternative_spans(text, alternative)
-                    )
-            segments = _segments_where_near(text, [spans_of_term[term_id] for term_id in term_ids])
+        for pattern_id in complete:
+            term_spans = []
+            for term_id in self._pattern_terms[pattern_id]:
+                spans = spans_of_term.get(term_id)
+                if spans is None:
+                    spans = spans_of_term[term_id] = self._terms[term_id].spans(text, firsts)
+                term_spans.append(spans)
+            segments = _segments_where_near(text, term_spans)
             if segments:
                 found[self.patterns[pattern_id]] = segments
         return found
+
+    def _present_terms(self, text: Text, firsts: set[str]) -> set[int]:
+        """The terms that occur somewhere in a text whose first words (stems, tags, `prefix*`) are `firsts`."""
+        singles, phrases = self._single_terms, self._phrases
+        present = set(chain.from_iterable(map(singles.__getitem__, singles.keys() & firsts)))
+        for alternative, term_id, required in chain.from_iterable(map(phrases.__getitem__, phrases.keys() & firsts)):
+            if term_id not in present and required <= firsts and _alternative_spans(text, alternative):
+                present.add(term_id)
+        return present
+
+    def _word_prefixes(self, vocabulary: set[str]) -> set[str]:
+        """The pattern prefixes (as `prefix*`) that words of the vocabulary start with."""
+        new_words = vocabulary - self._known_words
+        if new_words:
+            if len(self._known_words) > 100_000:
+                self._known_words.clear()
+                self._prefixes_of_word.clear()
+                new_words = vocabulary
+            for word in new_words:
+                found = tuple(word[:n] + "*" for n in self._prefix_lengths if n <= len(word) and word[:n] in self._prefixes)
+                if found:
+                    self._prefixes_of_word[word] = found
+            self._known_words |= new_words
+        of_word = self._prefixes_of_word
+        return set(chain.from_iterable(map(of_word.__getitem__, of_word.keys() & vocabulary)))
+
+
+_PhraseEntry = tuple[Alternative, int, frozenset[str]]  # a phrase, its term, the words it needs
+
+
+@dataclass(frozen=True)
+class _IndexedTerm:
+    singles: frozenset[str]  # one-word alternatives: stems, placeholders and `prefix*`
+    phrases: tuple[tuple[Alternative, frozenset[str]], ...]  # longer alternatives, with the stems they need
+
+    @classmethod
+    def of(cls, term: tuple[Alternative, ...]) -> _IndexedTerm:
+        singles = frozenset(a.keys[0] for a in term if len(a.keys) == 1)
+        phrases = tuple((a, frozenset(k for k in a.keys if k[-1] != "*")) for a in term if len(a.keys) > 1)
+        return cls(singles, phrases)
+
+    def spans(self, text: Text, firsts: set[str]) -> list[tuple[int, int]]:
+        """Where the term occurs; `firsts` are the text's first words, as for the search."""
+        spans = {(p, p + 1) for key in self.singles & firsts for p in text.positions(key)}
+        for alternative, required in self.phrases:
+            if alternative.keys[0] in firsts and required <= firsts:
+                spans.update(_alternative_spans(text, alternative))
+        return sorted(spans)

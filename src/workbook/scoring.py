@@ -63,22 +63,32 @@ GENERIC_WORDS = frozenset(
     help helps internal first new one two what who which their them they with from that this into""".split()
 )
 
-# Text addressed to the grader rather than to the design problem: each rule is a
-# cheap substring guard and a regular expression with bounded gaps only; the
-# expression runs only when its guard occurs in the text.
-_GRADER_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
-    (guards, re.compile(expression, re.IGNORECASE))
-    for guards, expression in [
-        ((":",), r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:"),
-        (("<",), r"</?\s*(?:system|instructions?|prompt|grader)\s*>"),
-        (("ignor", "disregard"), r"\b(?:ignore|disregard)\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"),
-        (("mark", "point", "credit", "score"), r"\b(?:full|maximum|max|perfect|top|all the)\s+(?:marks?|scores?|points?|credit)\b"),
-        (("100", "10/10", "perfect", "highly", "maximum"), r"\b(?:score|grade|rate|mark)\s+(?:this|me|it|my answer|the answer)\b[^.\n]{0,25}(?:\b100\b|10/10|\bperfect|\bhighly|\bmaximum|\bfull)"),
-        (("grader", "evaluator", "scorer", "examiner", "marker"), r"\byou\s+(?:are|act as|must act as)\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|evaluator|scorer|examiner|marker)\b"),
-        (("dear", "attention", "note to", "hey"), r"\b(?:dear|attention|note to(?: the)?|hey)\s+(?:grader|evaluator|scorer|examiner|marker|ai|model|llm)\b"),
-        (("as an ai", "language model"), r"\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"),
-        (("answer is", "answer deserves"), r"\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)"),
-    ]
+# Text addressed to the grader rather than to the design problem. Each rule is a
+# regular expression with bounded gaps only, and word groups that the text must
+# all share a word with for the expression to match at all: checking those
+# against the text's vocabulary is a set operation, so the expressions run only
+# on the rare text that could match.
+def _rule(marker: str, word_groups: str, expression: str) -> tuple[str, tuple[frozenset[str], ...], re.Pattern[str]]:
+    groups = tuple(frozenset(group.split()) for group in word_groups.split(";"))
+    return marker, groups, re.compile(expression, re.IGNORECASE)
+
+
+_GRADER_RULES = (
+    _rule(":", "system systems assistant assistants grader graders developer developers instruction instructions",
+          r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:"),
+    _rule("<", "system instruction instructions prompt grader", r"</?\s*(?:system|instructions?|prompt|grader)\s*>"),
+    _rule("", "ignore disregard; rubric instruction instructions criteria grading scoring prompt above previous prior",
+          r"\b(?:ignore|disregard)\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"),
+    _rule("", "full maximum max perfect top all; mark marks score scores point points credit",
+          r"\b(?:full|maximum|max|perfect|top|all the)\s+(?:marks?|scores?|points?|credit)\b"),
+    _rule("", "score grade rate mark; this me it my the",
+          r"\b(?:score|grade|rate|mark)\s+(?:this|me|it|my answer|the answer)\b[^.\n]{0,25}(?:\b100\b|10/10|\bperfect|\bhighly|\bmaximum|\bfull)"),
+    _rule("", "you; grader evaluator scorer examiner marker",
+          r"\byou\s+(?:are|act as|must act as)\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|evaluator|scorer|examiner|marker)\b"),
+    _rule("", "dear attention note hey; grader evaluator scorer examiner marker ai model llm",
+          r"\b(?:dear|attention|note to(?: the)?|hey)\s+(?:grader|evaluator|scorer|examiner|marker|ai|model|llm)\b"),
+    _rule("", "as; ai language; must should will", r"\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"),
+    _rule("", "this my; answer; is deserves", r"\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)"),
 )
 _THREAT_TALK = re.compile(r"\b(?:inject|attack|malicious|adversar|jailbreak|untrusted|hostile)", re.IGNORECASE)
 
@@ -152,10 +162,9 @@ def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
 
 def _grader_addressed_segments(text: Text) -> list[Segment]:
     """Segments holding text addressed to the grader, unless they discuss such attacks."""
-    lowered = text.raw.lower()
     found: dict[int, Segment] = {}
-    for guards, expression in _GRADER_RULES:
-        if not any(guard in lowered for guard in guards):
+    for marker, word_groups, expression in _GRADER_RULES:
+        if any(group.isdisjoint(text.vocabulary) for group in word_groups) or marker not in text.raw:
             continue
         for match in expression.finditer(text.raw):
             for segment in text.segments:
@@ -189,7 +198,7 @@ def _is_fragment(text: Text, segment: Segment) -> bool:
 def _is_specific(text: Text, segment: Segment) -> bool:
     """Has a number, or states a mechanism as a condition and a consequence."""
     keys = text.keys[segment.start : segment.end]
-    numbers = text.index.get("{num}", ())
+    numbers = text.positions("{num}")
     i = bisect_left(numbers, segment.start)
     if i < len(numbers) and numbers[i] < segment.end:
         return True
