@@ -118,6 +118,7 @@ class Text:
     """
 
     raw: str
+    lowered: str  # the same length as raw, so offsets hold in both
     keys: list[str]  # stems by position
     words: list[str]  # lowercased words by position
     segment_of: list[int]  # segment index by position
@@ -126,7 +127,7 @@ class Text:
     vocabulary: set[str]  # the distinct words, as written (for prefixes)
     _order: list[int]  # positions sorted by stem; stable, so each stem's positions ascend
     _positions: dict[str, list[int]] = field(default_factory=dict)  # look-ups repeat across patterns
-    _spans: dict[tuple[str, ...], list[tuple[int, int]]] = field(default_factory=dict)
+    _spans: dict[tuple[str, ...], list[int]] = field(default_factory=dict)  # encoded spans by alternative
     _sorted_words: list[str] | None = None
 
     def positions(self, key: str) -> list[int]:
@@ -198,7 +199,7 @@ def analyse(raw: str) -> Text:
         start = resume
     keys = list(map(stem, words))
     order = sorted(range(len(keys)), key=keys.__getitem__)
-    text = Text(raw, keys, words, segment_of, segments, set(keys), set(words), order)
+    text = Text(raw, lowered, keys, words, segment_of, segments, set(keys), set(words), order)
     _tag_numbers(text)
     return text
 
@@ -284,18 +285,25 @@ def compile_pattern(source: str) -> Pattern:
     return Pattern(source, tuple(terms))
 
 
-def _alternative_spans(text: Text, alternative: Alternative) -> list[tuple[int, int]]:
+# A span (where one alternative occurs) is one int: its first token position
+# shifted left by SPAN_BITS, plus its length in tokens. Sorting ints sorts by
+# position, and sets of ints are far cheaper to build than sets of tuples.
+SPAN_BITS = 8
+_LENGTH_MASK = (1 << SPAN_BITS) - 1
+
+
+def _alternative_spans(text: Text, alternative: Alternative) -> list[int]:
     cached = text._spans.get(alternative.keys)
     if cached is None:
         cached = text._spans[alternative.keys] = _find_alternative(text, alternative.keys)
     return cached
 
 
-def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[tuple[int, int]]:
+def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[int]:
     first, *rest = keys
     starts = text.positions(first)
     if not rest or not starts:
-        return [(p, p + 1) for p in starts]
+        return [p << SPAN_BITS | 1 for p in starts]
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
     spans = []
@@ -311,7 +319,7 @@ def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[tuple[int, int]
             else:
                 break
         else:
-            spans.append((start, position + 1))
+            spans.append(start << SPAN_BITS | (position + 1 - start))
     return spans
 
 
@@ -324,23 +332,27 @@ def _is_at(text: Text, position: int, key: str) -> bool:
     return text.keys[position] == key
 
 
-def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[tuple[int, int]]:
+def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[int]:
     return sorted({span for alternative in term for span in _alternative_spans(text, alternative)})
 
 
-def _near(text: Text, spans: list[tuple[int, int]], start: int, end: int, segment: int) -> bool:
-    i = bisect_left(spans, (start - WINDOW, -1))
-    while i < len(spans) and spans[i][0] <= end + WINDOW:
-        if text.segment_of[spans[i][0]] == segment:
+def _near(text: Text, spans: list[int], start: int, end: int, segment: int) -> bool:
+    """Does one of `spans` start within WINDOW tokens of start..end, in the same segment?"""
+    i = bisect_left(spans, (start - WINDOW) << SPAN_BITS)
+    limit = (end + WINDOW + 1) << SPAN_BITS
+    while i < len(spans) and spans[i] < limit:
+        if text.segment_of[spans[i] >> SPAN_BITS] == segment:
             return True
         i += 1
     return False
 
 
-def _segments_where_near(text: Text, term_spans: list[list[tuple[int, int]]]) -> list[int]:
+def _segments_where_near(text: Text, term_spans: list[list[int]]) -> list[int]:
     anchor, *others = sorted(term_spans, key=len)
     segments: list[int] = []
-    for start, end in anchor:
+    for span in anchor:
+        start = span >> SPAN_BITS
+        end = start + (span & _LENGTH_MASK)
         segment = text.segment_of[start]
         if segments and segments[-1] == segment:
             continue
@@ -364,10 +376,10 @@ class PatternSet:
     """Many patterns run over one text at the cost of the text, not of the pattern count.
 
     Patterns are numbered, and so are their terms. Each term's alternatives are
-    indexed by their first word (a stem, a placeholder or a `prefix*`), so that
-    finding the terms present in a text is mostly C-level set work: intersect
-    the index with the text's first words. Only patterns whose every term is
-    present are then placed in the text.
+    indexed by their first word (a stem, a placeholder or a `prefix*`), so
+    finding the terms
+    present in a text is then mostly C-level set work, and only patterns whose
+    every term is present are placed in the text.
     """
 
     def __init__(self, patterns: Iterable[Pattern]):
@@ -392,20 +404,15 @@ class PatternSet:
             for alternative, required in term.phrases:
                 self._phrases.setdefault(alternative.keys[0], []).append((alternative, term_id, required))
         self._single_terms = {key: tuple(ids) for key, ids in single_terms.items()}
-        prefixes = {key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*"}
-        self._prefixes = frozenset(prefixes)
-        self._prefix_lengths = sorted({len(prefix) for prefix in prefixes})
-        # The prefixes each word of a text starts with, remembered: vocabularies repeat.
-        self._known_words: set[str] = set()
-        self._prefixes_of_word: dict[str, tuple[str, ...]] = {}
+        _register_prefixes(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        firsts = text.keyset | self._word_prefixes(text.vocabulary)
+        firsts = text.keyset | _word_prefixes(text.vocabulary)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
-        spans_of_term: dict[int, list[tuple[int, int]]] = {}
+        spans_of_term: dict[int, list[int]] = {}
         found: dict[Pattern, list[int]] = {}
         for pattern_id in complete:
             term_spans = []
@@ -428,21 +435,43 @@ class PatternSet:
                 present.add(term_id)
         return present
 
-    def _word_prefixes(self, vocabulary: set[str]) -> set[str]:
-        """The pattern prefixes (as `prefix*`) that words of the vocabulary start with."""
-        new_words = vocabulary - self._known_words
-        if new_words:
-            if len(self._known_words) > 100_000:
-                self._known_words.clear()
-                self._prefixes_of_word.clear()
-                new_words = vocabulary
-            for word in new_words:
-                found = tuple(word[:n] + "*" for n in self._prefix_lengths if n <= len(word) and word[:n] in self._prefixes)
-                if found:
-                    self._prefixes_of_word[word] = found
-            self._known_words |= new_words
-        of_word = self._prefixes_of_word
-        return set(chain.from_iterable(map(of_word.__getitem__, of_word.keys() & vocabulary)))
+
+# The pattern prefixes each word starts with, shared by all pattern sets and
+# remembered per word: vocabularies repeat from one text to the next.
+_prefixes: set[str] = set()
+_prefix_lengths: list[int] = []
+_known_words: set[str] = set()
+_prefixes_of_word: dict[str, tuple[str, ...]] = {}
+
+
+def _register_prefixes(prefixes: Iterable[str]) -> None:
+    global _prefix_lengths
+    new = set(prefixes) - _prefixes
+    if new:
+        _prefixes.update(new)
+        _prefix_lengths = sorted({len(prefix) for prefix in _prefixes})
+        _forget_words()
+
+
+def _forget_words() -> None:
+    _known_words.clear()
+    _prefixes_of_word.clear()
+
+
+def _word_prefixes(vocabulary: set[str]) -> set[str]:
+    """The pattern prefixes (as `prefix*`) that words of the vocabulary start with."""
+    new_words = vocabulary - _known_words
+    if new_words:
+        if len(_known_words) > 200_000:
+            _forget_words()
+            new_words = vocabulary
+        for word in new_words:
+            found = tuple(word[:n] + "*" for n in _prefix_lengths if n <= len(word) and word[:n] in _prefixes)
+            if found:
+                _prefixes_of_word[word] = found
+        _known_words.update(new_words)
+    of_word = _prefixes_of_word
+    return set(chain.from_iterable(map(of_word.__getitem__, of_word.keys() & vocabulary)))
 
 
 _PhraseEntry = tuple[Alternative, int, frozenset[str]]  # a phrase, its term, the words it needs
@@ -459,9 +488,9 @@ class _IndexedTerm:
         phrases = tuple((a, frozenset(k for k in a.keys if k[-1] != "*")) for a in term if len(a.keys) > 1)
         return cls(singles, phrases)
 
-    def spans(self, text: Text, firsts: set[str]) -> list[tuple[int, int]]:
-        """Where the term occurs; `firsts` are the text's first words, as for the search."""
-        spans = {(p, p + 1) for key in self.singles & firsts for p in text.positions(key)}
+    def spans(self, text: Text, firsts: set[str]) -> list[int]:
+        """Where the term occurs, as encoded spans; `firsts` are the text's first words, as for the search."""
+        spans = {p << SPAN_BITS | 1 for key in self.singles & firsts for p in text.positions(key)}
         for alternative, required in self.phrases:
             if alternative.keys[0] in firsts and required <= firsts:
                 spans.update(_alternative_spans(text, alternative))

@@ -64,32 +64,33 @@ GENERIC_WORDS = frozenset(
 )
 
 # Text addressed to the grader rather than to the design problem. Each rule is a
-# regular expression with bounded gaps only, and word groups that the text must
-# all share a word with for the expression to match at all: checking those
-# against the text's vocabulary is a set operation, so the expressions run only
-# on the rare text that could match.
-def _rule(marker: str, word_groups: str, expression: str) -> tuple[str, tuple[frozenset[str], ...], re.Pattern[str]]:
+# regular expression with bounded gaps only, guarded by word groups the text
+# must share a word with (a set operation on its vocabulary) and by substrings
+# one of which it must contain: the expressions run only on the rare text that
+# could match.
+def _rule(word_groups: str, markers: str, expression: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...], re.Pattern[str]]:
     groups = tuple(frozenset(group.split()) for group in word_groups.split(";"))
-    return marker, groups, re.compile(expression, re.IGNORECASE)
+    return groups, tuple(markers.split()), re.compile(expression, re.IGNORECASE)
 
 
 _GRADER_RULES = (
-    _rule(":", "system systems assistant assistants grader graders developer developers instruction instructions",
-          r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:"),
-    _rule("<", "system instruction instructions prompt grader", r"</?\s*(?:system|instructions?|prompt|grader)\s*>"),
-    _rule("", "ignore disregard; rubric instruction instructions criteria grading scoring prompt above previous prior",
+    _rule("system instruction instructions prompt grader", "<", r"</?\s*(?:system|instructions?|prompt|grader)\s*>"),
+    _rule("ignore disregard; rubric instruction instructions criteria grading scoring prompt above previous prior", "",
           r"\b(?:ignore|disregard)\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"),
-    _rule("", "full maximum max perfect top all; mark marks score scores point points credit",
+    _rule("full maximum max perfect top all; mark marks score scores point points credit", "",
           r"\b(?:full|maximum|max|perfect|top|all the)\s+(?:marks?|scores?|points?|credit)\b"),
-    _rule("", "score grade rate mark; this me it my the",
+    _rule("score grade rate mark; this me it my the", "100 10/10 perfect highly maximum full",
           r"\b(?:score|grade|rate|mark)\s+(?:this|me|it|my answer|the answer)\b[^.\n]{0,25}(?:\b100\b|10/10|\bperfect|\bhighly|\bmaximum|\bfull)"),
-    _rule("", "you; grader evaluator scorer examiner marker",
+    _rule("you; grader evaluator scorer examiner marker", "",
           r"\byou\s+(?:are|act as|must act as)\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|evaluator|scorer|examiner|marker)\b"),
-    _rule("", "dear attention note hey; grader evaluator scorer examiner marker ai model llm",
+    _rule("dear attention note hey; grader evaluator scorer examiner marker ai model llm", "",
           r"\b(?:dear|attention|note to(?: the)?|hey)\s+(?:grader|evaluator|scorer|examiner|marker|ai|model|llm)\b"),
-    _rule("", "as; ai language; must should will", r"\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"),
-    _rule("", "this my; answer; is deserves", r"\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)"),
+    _rule("as; ai language; must should will", "", r"\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"),
+    _rule("this my; answer; is deserves", "", r"\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)"),
 )
+# A line that opens with a role label ("SYSTEM:", "Grader:"), as injected prompts do.
+_ROLE_WORDS = frozenset("system systems assistant assistants grader graders developer developers instruction instructions".split())
+_ROLE_LINE = re.compile(r"\s*(?:system|assistant|grader|developer|instruction)s?\s*:", re.IGNORECASE)
 _THREAT_TALK = re.compile(r"\b(?:inject|attack|malicious|adversar|jailbreak|untrusted|hostile)", re.IGNORECASE)
 
 
@@ -163,15 +164,31 @@ def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
 def _grader_addressed_segments(text: Text) -> list[Segment]:
     """Segments holding text addressed to the grader, unless they discuss such attacks."""
     found: dict[int, Segment] = {}
-    for marker, word_groups, expression in _GRADER_RULES:
-        if any(group.isdisjoint(text.vocabulary) for group in word_groups) or marker not in text.raw:
-            continue
-        for match in expression.finditer(text.raw):
-            for segment in text.segments:
-                if segment.char_end > match.start() and segment.char_start < match.end():
-                    if not _THREAT_TALK.search(segment.text):
-                        found[segment.index] = segment
+    for start, end in _grader_addressed_spans(text):
+        for segment in text.segments:
+            if segment.char_end > start and segment.char_start < end and not _THREAT_TALK.search(segment.text):
+                found[segment.index] = segment
     return [found[index] for index in sorted(found)]
+
+
+def _grader_addressed_spans(text: Text) -> list[tuple[int, int]]:
+    spans = []
+    vocabulary = text.vocabulary
+    for word_groups, markers, expression in _GRADER_RULES:
+        for group in word_groups:
+            if group.isdisjoint(vocabulary):
+                break
+        else:
+            if not markers or any(marker in text.lowered for marker in markers):
+                spans += [match.span() for match in expression.finditer(text.raw)]
+    if ":" in text.raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
+        offset = 0
+        for line in text.raw.split("\n"):
+            match = _ROLE_LINE.match(line) if ":" in line else None
+            if match:
+                spans.append((offset, offset + match.end()))
+            offset += len(line) + 1
+    return spans
 
 
 def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
@@ -205,10 +222,11 @@ def _is_specific(text: Text, segment: Segment) -> bool:
     return len(keys) >= 8 and not CONDITIONALS.isdisjoint(keys)
 
 
-def _shingles(keys: list[str]) -> set[tuple[str, ...]]:
+def _shingles(keys: list[str]) -> set[int]:
+    """The segment's runs of three stems, hashed: sets of ints are cheaper to build and compare than sets of tuples."""
     if len(keys) < 3:
-        return {tuple(keys)} if keys else set()
-    return set(zip(keys, keys[1:], keys[2:]))
+        return {hash(tuple(keys))} if keys else set()
+    return set(map(hash, zip(keys, keys[1:], keys[2:])))
 
 
 def _quote(segment: Segment) -> str:
@@ -226,7 +244,7 @@ class _StepText:
     matches: dict[Pattern, list[int]]  # pattern -> segments where it matched
 
 
-def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[tuple[str, ...], str]) -> _StepText:
+def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
     text = analyse(raw)
     matches = compiled.pattern_sets[step_id].search(text)
     excluded: dict[int, str] = {}
@@ -249,7 +267,7 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[tu
             penalty = anti.penalty if step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
             hits.append(AntiPatternHit(anti.id, anti.title, step_id, quote, anti.better, anti.source, penalty))
     repeated_from: set[str] = set()
-    step_shingles: set[tuple[str, ...]] = set()
+    step_shingles: set[int] = set()
     for segment in text.segments:
         shingles = _shingles(text.keys[segment.start : segment.end])
         step_shingles |= shingles
@@ -372,7 +390,7 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     answers = _as_answers(answers)
     scenario = scenario or load_scenario(answers.scenario)
     compiled = _compile(scenario)
-    seen: dict[tuple[str, ...], str] = {}
+    seen: dict[int, str] = {}  # hashed word triple -> the step it first appeared in
     steps: dict[str, StepReport] = {}
     flags: list[str] = []
     for step_id in STEP_IDS:
