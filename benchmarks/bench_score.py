@@ -1,8 +1,10 @@
 """Benchmark of the offline scorer.
 
 Scores 1,000 varied answer sets (a few with 20 KB steps) and a single 100 KB
-step, and prints throughput and latency percentiles. Machines here are noisy, so
-the figures are also given as ratios against a baseline measured in the same
+step, and prints throughput and latency percentiles. Machines here are noisy
+(the same build swings by a third from run to run), so the 1,000 sets are scored
+in PASSES passes and both the best and the median pass are printed, and the
+figures are also given as ratios against a baseline measured in the same
 process: tokenising the same text with one regular-expression pass (the least
 any scorer must do).
 
@@ -20,6 +22,7 @@ from workbook import Answers, load_all, score
 from workbook.steps import STEP_IDS
 
 SETS = 1_000
+PASSES = 3
 SEED = 7
 FILLER = (
     "We start with one region and measure the task success rate weekly. "
@@ -68,13 +71,15 @@ def main() -> None:
             token.findall(text.lower())
     baseline = time.perf_counter() - baseline_start
 
-    latencies = []
-    start = time.perf_counter()
-    for answers in answer_sets:
-        t0 = time.perf_counter()
-        score(answers, scenarios[answers.scenario])
-        latencies.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
+    pass_times, latencies = [], []
+    for _ in range(PASSES):
+        start = time.perf_counter()
+        for answers in answer_sets:
+            t0 = time.perf_counter()
+            score(answers, scenarios[answers.scenario])
+            latencies.append(time.perf_counter() - t0)
+        pass_times.append(time.perf_counter() - start)
+    elapsed = min(pass_times)
 
     big_scenario = scenarios[sorted(scenarios)[0]]
     big_text = (FILLER * 400)[:100_000]
@@ -88,7 +93,8 @@ def main() -> None:
     big_baseline = time.perf_counter() - t0
 
     print(f"answer sets scored:        {SETS}")
-    print(f"throughput:                {SETS / elapsed:,.0f} answer sets/s (target >= 500)")
+    print(f"throughput (best pass):    {SETS / elapsed:,.0f} answer sets/s (target >= 500); "
+          f"median pass {SETS / statistics.median(pass_times):,.0f}/s over {PASSES} passes")
     print(f"latency p50 / p99:         {_percentile(latencies, 0.5) * 1e3:.2f} ms / {_percentile(latencies, 0.99) * 1e3:.2f} ms")
     print(f"ratio to tokenise-only:    {elapsed / baseline:.1f}x")
     print(f"one 100 KB step (median):  {statistics.median(big_runs) * 1e3:.1f} ms (target < 50 ms), "

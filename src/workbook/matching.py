@@ -19,13 +19,15 @@ Pattern syntax (used in scenario files and the built-in lexicons):
 - `@concept` (in evidence lists) refers to a named concept from the built-in
   lexicon (`workbook concepts` lists them).
 
-Everything here is linear in the text length: one regular-expression scan to
-tokenise, then dictionary and bisect look-ups. No backtracking patterns.
+Everything here is near-linear in the text length: one regular-expression scan
+to tokenise, one sort of the positions by stem, then set, dictionary and bisect
+look-ups. No backtracking patterns.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -90,7 +92,8 @@ def stem(word: str) -> str:
             break
     if len(w) > 4 and w.endswith("e"):
         w = w[:-1]
-    return w
+    # One object per stem: set and dict look-ups of stems then compare pointers, not characters.
+    return sys.intern(w)
 
 
 # --- text ---------------------------------------------------------------------
@@ -377,9 +380,8 @@ class PatternSet:
 
     Patterns are numbered, and so are their terms. Each term's alternatives are
     indexed by their first word (a stem, a placeholder or a `prefix*`), so
-    finding the terms
-    present in a text is then mostly C-level set work, and only patterns whose
-    every term is present are placed in the text.
+    finding the terms present in a text is mostly C-level set work; only the
+    patterns whose every term is present are then placed in the text.
     """
 
     def __init__(self, patterns: Iterable[Pattern]):
