@@ -83,3 +83,16 @@ def test_every_shipped_pattern_set_agrees_with_single_pattern_search_on_every_re
                 assert found.get(pattern, []) == find(alone, pattern), (scenario.id, step_id, pattern.source)
             checked += len(found)
     assert checked > 100  # the references match plenty of patterns: the comparison is not vacuous
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("Use a cache, e.g. Redis. Then measure.", ["Use a cache, e.g. Redis", "Then measure"]),
+        ("Tools, etc... all of them", ["Tools, etc... all of them"]),
+        ("Done?! Next step", ["Done", "Next step"]),
+        ("Version 2.5 ships. Later", ["Version 2.5 ships", "Later"]),
+    ],
+)
+def test_punctuation_runs_cut_once_and_abbreviations_do_not_cut(text, segments):
+    assert [s.text for s in analyse(text).segments] == segments

@@ -40,8 +40,13 @@ GAP_WORDS = frozenset("it them this that these those everything all him her us o
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
 # something that starts a new line of thought (capital, digit, bullet). A break
 # before a lowercase word is a hard-wrapped sentence and does not split it.
-_BOUNDARY = re.compile(r"[.!?;]+(?=\s|$)|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))")
-_ABBREVIATIONS = ("e.g", "i.e", "E.g", "I.e", "etc", "vs")  # a full stop after these ends nothing
+# A run of punctuation is one boundary, and none at all when it opens with a
+# full stop right after e.g, i.e, etc or vs.
+_BOUNDARY = re.compile(
+    r"(?<![.!?;])(?<!e\.g)(?<!i\.e)(?<!E\.g)(?<!I\.e)(?<!etc)(?<!vs)\.[.!?;]*(?=\s|$)"
+    r"|(?<![.!?;])[!?;][.!?;]*(?=\s|$)"
+    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))"
+)
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
 _TIME_UNITS = frozenset(
     """ms msec millisecond milliseconds s sec secs second seconds m min mins minute minutes h hr hrs hour hours
@@ -209,11 +214,7 @@ def analyse(raw: str) -> Text:
 
 def _cuts(text: str) -> list[tuple[int, int]]:
     """(end of segment, start of the next) for every boundary, then the end of the text."""
-    cuts = [
-        (match.start(), match.end())
-        for match in _BOUNDARY.finditer(text)
-        if not (text[match.start()] == "." and text[max(0, match.start() - 3) : match.start()].endswith(_ABBREVIATIONS))
-    ]
+    cuts = list(map(re.Match.span, _BOUNDARY.finditer(text)))
     cuts.append((len(text), len(text)))
     return cuts
 
