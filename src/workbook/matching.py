@@ -42,9 +42,11 @@ GAP_WORDS = frozenset("it them this that these those everything all him her us o
 # before a lowercase word is a hard-wrapped sentence and does not split it.
 # A run of punctuation is one boundary, and none at all when it opens with a
 # full stop right after e.g, i.e, etc or vs.
+# The look-behinds follow the first character so the engine can still skip
+# ahead to candidate characters instead of trying every position.
 _BOUNDARY = re.compile(
-    r"(?<![.!?;])(?<!e\.g)(?<!i\.e)(?<!E\.g)(?<!I\.e)(?<!etc)(?<!vs)\.[.!?;]*(?=\s|$)"
-    r"|(?<![.!?;])[!?;][.!?;]*(?=\s|$)"
+    r"\.(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
+    r"|[!?;](?<![.!?;].)[.!?;]*(?=\s|$)"
     r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))"
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
