@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, compress
-from typing import Iterable
+from operator import is_not, itemgetter
+from typing import Iterable, Sequence
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
 GAP_WORDS = frozenset("it them this that these those everything all him her us one".split())
@@ -59,6 +60,7 @@ _UNIT_QUALIFIERS = frozenset("business working calendar wall clock".split())  # 
 _PERCENT_WORDS = frozenset({"%", "percent", "pct", "percentage"})
 _CURRENCY = frozenset("$€£")
 _PLACEHOLDERS = frozenset({"{num}", "{pct}", "{money}", "{time}"})
+_STARTS_WITH_DIGIT = re.compile(r"\d").match
 
 
 class PatternError(ValueError):
@@ -120,39 +122,27 @@ class Segment:
 
 @dataclass(slots=True)
 class Text:
-    """A tokenised text: stems and words by position, segments, and look-ups of positions by key.
-
-    Positions are found by bisecting the token positions sorted by stem, built
-    with one C-level sort: cheaper than a per-token dictionary of lists, and
-    only the few keys the patterns ask about are ever looked up.
-    """
+    """A tokenised text: stems and words by position, segments, and the positions of every stem."""
 
     raw: str
     lowered: str  # the same length as raw, so offsets hold in both
-    keys: list[str]  # stems by position
+    keys: list[str]  # stems by position (interned)
     words: list[str]  # lowercased words by position
     segment_of: list[int]  # segment index by position
     segments: list[Segment]
-    keyset: set[str]  # the distinct stems, plus the placeholder tags ({num}, ...) that occur
+    index: dict[str, list[int]]  # stem or placeholder tag ({num}, {pct}, ...) -> ascending positions
     vocabulary: set[str]  # the distinct words, as written (for prefixes)
-    _order: list[int]  # positions sorted by stem; stable, so each stem's positions ascend
-    _positions: dict[str, list[int]] = field(default_factory=dict)  # look-ups repeat across patterns
-    _spans: dict[tuple[str, ...], list[int]] = field(default_factory=dict)  # encoded spans by alternative
+    _prefixed: dict[str, list[int]] = field(default_factory=dict)  # `prefix*` -> positions, as looked up
+    _spans: dict[Alternative, list[int]] = field(default_factory=dict)  # encoded spans by alternative
     _sorted_words: list[str] | None = None
 
-    def positions(self, key: str) -> list[int]:
+    def positions(self, key: str) -> Sequence[int]:
         """Positions of a stem, of a placeholder, or of every word starting with a prefix (`key*`)."""
-        found = self._positions.get(key)
+        if key[-1] != "*":
+            return self.index.get(key, ())
+        found = self._prefixed.get(key)
         if found is None:
-            if key[-1] == "*":
-                found = self._prefix_positions(key[:-1])
-            elif key not in self.keyset:
-                found = []
-            else:
-                order, by_key = self._order, self.keys.__getitem__
-                low = bisect_left(order, key, key=by_key)
-                found = order[low : bisect_right(order, key, low, key=by_key)]
-            self._positions[key] = found
+            found = self._prefixed[key] = self._prefix_positions(key[:-1])
         return found
 
     def _prefix_positions(self, prefix: str) -> list[int]:
@@ -167,6 +157,24 @@ class Text:
             i += 1
         found.sort()
         return found
+
+
+def _index(keys: list[str]) -> dict[str, list[int]]:
+    """Stem -> ascending positions, without a per-token Python loop.
+
+    Stems are interned, so sorting positions by the stem's identity groups
+    equal stems (a stable sort keeps each group ascending), and comparing
+    neighbours by identity finds where groups start: all C-level calls.
+    """
+    count = len(keys)
+    if not count:
+        return {}
+    identities = list(map(id, keys))
+    order = sorted(range(count), key=identities.__getitem__)
+    grouped = list(map(keys.__getitem__, order))
+    starts = [0, *compress(range(1, count), map(is_not, grouped[1:], grouped))]
+    ends = [*starts[1:], count]
+    return dict(zip(map(grouped.__getitem__, starts), map(order.__getitem__, map(slice, starts, ends))))
 
 
 def _number_tag(prev: str, nxt: str, after: str) -> str | None:
@@ -208,8 +216,7 @@ def analyse(raw: str) -> Text:
             segment_of += [index] * len(chunk_words)
         start = resume
     keys = list(map(stem, words))
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    text = Text(raw, lowered, keys, words, segment_of, segments, set(keys), set(words), order)
+    text = Text(raw, lowered, keys, words, segment_of, segments, _index(keys), set(words))
     _tag_numbers(text)
     return text
 
@@ -223,14 +230,12 @@ def _cuts(text: str) -> list[tuple[int, int]]:
 
 def _tag_numbers(text: Text) -> None:
     """Index every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
-    order, by_key = text._order, text.keys.__getitem__
-    # Stems that start with a digit sort together, between "/" and ":".
-    low = bisect_left(order, "0", key=by_key)
-    numbers = sorted(order[low : bisect_left(order, ":", low, key=by_key)])
+    index = text.index
+    numbers = sorted(chain.from_iterable(map(index.__getitem__, filter(_STARTS_WITH_DIGIT, index))))
     if not numbers:
         return
-    words, tags = text.words, text._positions
-    tags["{num}"] = numbers
+    words = text.words
+    index["{num}"] = numbers
     count = len(words)
     for position in numbers:
         prev = words[position - 1] if position else ""
@@ -238,8 +243,7 @@ def _tag_numbers(text: Text) -> None:
         after = words[position + 2] if position + 2 < count else ""
         tag = _number_tag(prev, nxt, after)
         if tag:
-            tags.setdefault(tag, []).append(position)
-    text.keyset.update(tags)
+            index.setdefault(tag, []).append(position)
 
 
 # --- patterns -------------------------------------------------------------------
@@ -250,6 +254,10 @@ def _tag_numbers(text: Text) -> None:
 @dataclass(frozen=True, eq=False)
 class Alternative:
     keys: tuple[str, ...]  # consecutive stems; a key ending in "*" is a prefix
+    plain: bool = field(init=False)  # every word after the first is a stem (no prefix, no placeholder)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain", all(key[-1] != "*" and key[0] != "{" for key in self.keys[1:]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,7 +279,8 @@ def _compile_word(word: str, source: str) -> str:
         if len(core) < 3:
             raise PatternError(f"prefix {word!r} in pattern {source!r} is too short (at least 3 letters before *)")
         return core + "*"  # prefixes match words as written, not stems
-    return core if core[0].isdigit() or core in _CURRENCY or core == "%" else stem(core)
+    # Interned like every stem, so phrase matching can compare words by identity.
+    return sys.intern(core) if core[0].isdigit() or core in _CURRENCY or core == "%" else stem(core)
 
 
 @lru_cache(maxsize=None)
@@ -299,19 +308,21 @@ _LENGTH_MASK = (1 << SPAN_BITS) - 1
 
 
 def _alternative_spans(text: Text, alternative: Alternative) -> list[int]:
-    cached = text._spans.get(alternative.keys)
-    if cached is None:
-        cached = text._spans[alternative.keys] = _find_alternative(text, alternative.keys)
-    return cached
+    spans = text._spans.get(alternative)
+    if spans is None:
+        spans = text._spans[alternative] = _find_alternative(text, alternative)
+    return spans
 
 
-def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[int]:
-    first, *rest = keys
+def _find_alternative(text: Text, alternative: Alternative) -> list[int]:
+    first, *rest = alternative.keys
     starts = text.positions(first)
     if not rest or not starts:
         return [p << SPAN_BITS | 1 for p in starts]
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
+    if alternative.plain:
+        return _find_plain_phrase(text, starts, rest)
     spans = []
     words, count = text.words, len(text.words)
     for start in starts:
@@ -321,6 +332,25 @@ def _find_alternative(text: Text, keys: tuple[str, ...]) -> list[int]:
             if following < count and _is_at(text, following, key):
                 position = following
             elif following + 1 < count and words[following] in GAP_WORDS and _is_at(text, following + 1, key):
+                position = following + 1
+            else:
+                break
+        else:
+            spans.append(start << SPAN_BITS | (position + 1 - start))
+    return spans
+
+
+def _find_plain_phrase(text: Text, starts: list[int], rest: list[str]) -> list[int]:
+    """`_find_alternative` for the usual phrase, whose later words are plain stems (compared by identity: interned)."""
+    spans = []
+    keys, words, count = text.keys, text.words, len(text.keys)
+    for start in starts:
+        position = start
+        for key in rest:
+            following = position + 1
+            if following < count and keys[following] is key:
+                position = following
+            elif following + 1 < count and keys[following + 1] is key and words[following] in GAP_WORDS:
                 position = following + 1
             else:
                 break
@@ -413,7 +443,7 @@ class PatternSet:
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        firsts = text.keyset | _word_prefixes(text.vocabulary)
+        firsts = text.index.keys() | _word_prefixes(text.vocabulary)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
@@ -435,8 +465,10 @@ class PatternSet:
         """The terms that occur somewhere in a text whose first words (stems, tags, `prefix*`) are `firsts`."""
         singles, phrases = self._single_terms, self._phrases
         present = set(chain.from_iterable(map(singles.__getitem__, singles.keys() & firsts)))
-        for alternative, term_id, required in chain.from_iterable(map(phrases.__getitem__, phrases.keys() & firsts)):
-            if term_id not in present and required <= firsts and _alternative_spans(text, alternative):
+        entries = list(chain.from_iterable(map(phrases.__getitem__, phrases.keys() & firsts)))
+        # Most phrases whose first word occurs lack another word: drop them without a Python-level loop.
+        for alternative, term_id, required in compress(entries, map(firsts.issuperset, map(_required_words, entries))):
+            if term_id not in present and _alternative_spans(text, alternative):
                 present.add(term_id)
         return present
 
@@ -480,23 +512,31 @@ def _word_prefixes(vocabulary: set[str]) -> set[str]:
 
 
 _PhraseEntry = tuple[Alternative, int, frozenset[str]]  # a phrase, its term, the words it needs
+_required_words = itemgetter(2)
 
 
 @dataclass(frozen=True)
 class _IndexedTerm:
     singles: frozenset[str]  # one-word alternatives: stems, placeholders and `prefix*`
     phrases: tuple[tuple[Alternative, frozenset[str]], ...]  # longer alternatives, with the stems they need
+    phrases_by_first: dict[str, tuple[tuple[Alternative, frozenset[str]], ...]]
 
     @classmethod
     def of(cls, term: tuple[Alternative, ...]) -> _IndexedTerm:
         singles = frozenset(a.keys[0] for a in term if len(a.keys) == 1)
         phrases = tuple((a, frozenset(k for k in a.keys if k[-1] != "*")) for a in term if len(a.keys) > 1)
-        return cls(singles, phrases)
+        by_first: dict[str, list[tuple[Alternative, frozenset[str]]]] = {}
+        for alternative, required in phrases:
+            by_first.setdefault(alternative.keys[0], []).append((alternative, required))
+        return cls(singles, phrases, {first: tuple(entries) for first, entries in by_first.items()})
 
     def spans(self, text: Text, firsts: set[str]) -> list[int]:
         """Where the term occurs, as encoded spans; `firsts` are the text's first words, as for the search."""
-        spans = {p << SPAN_BITS | 1 for key in self.singles & firsts for p in text.positions(key)}
-        for alternative, required in self.phrases:
-            if alternative.keys[0] in firsts and required <= firsts:
-                spans.update(_alternative_spans(text, alternative))
+        positions = text.positions
+        spans = {p << SPAN_BITS | 1 for key in self.singles & firsts for p in positions(key)}
+        by_first = self.phrases_by_first
+        for first in by_first.keys() & firsts:
+            for alternative, required in by_first[first]:
+                if required <= firsts:
+                    spans.update(_alternative_spans(text, alternative))
         return sorted(spans)
