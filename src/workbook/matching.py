@@ -60,7 +60,8 @@ _UNIT_QUALIFIERS = frozenset("business working calendar wall clock".split())  # 
 _PERCENT_WORDS = frozenset({"%", "percent", "pct", "percentage"})
 _CURRENCY = frozenset("$€£")
 _PLACEHOLDERS = frozenset({"{num}", "{pct}", "{money}", "{time}"})
-_STARTS_WITH_DIGIT = re.compile(r"\d").match
+_HAS_DIGIT = re.compile(r"[0-9]").search
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 class PatternError(ValueError):
@@ -230,8 +231,12 @@ def _cuts(text: str) -> list[tuple[int, int]]:
 
 def _tag_numbers(text: Text) -> None:
     """Index every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
+    if not _HAS_DIGIT(text.lowered):
+        return
     index = text.index
-    numbers = sorted(chain.from_iterable(map(index.__getitem__, filter(_STARTS_WITH_DIGIT, index))))
+    stems = list(index)
+    digit_first = map(_ASCII_DIGITS.__contains__, map(itemgetter(0), stems))
+    numbers = sorted(chain.from_iterable(map(index.__getitem__, compress(stems, digit_first))))
     if not numbers:
         return
     words = text.words

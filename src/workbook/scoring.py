@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
 
 import msgspec
@@ -112,6 +111,8 @@ class _CompiledScenario:
     pattern_sets: dict[str, PatternSet]  # per step: its criteria's, topic concepts' and anti-patterns' patterns
     topics: dict[str, list[Concept]]
     anti_of_pattern: dict[Pattern, AntiPattern]
+    criterion_owners: dict[str, _Owners]  # per step: pattern -> the criteria that use it
+    topic_owners: dict[str, _Owners]  # per step: pattern -> the topic concepts that use it
 
 
 _compiled: dict[int, _CompiledScenario] = {}
@@ -141,11 +142,25 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         },
         topics=topics,
         anti_of_pattern={pattern: anti for anti in antis for pattern in anti.patterns},
+        criterion_owners={step_id: _owners([c.patterns for c in step_criteria]) for step_id, step_criteria in criteria.items()},
+        topic_owners={step_id: _owners([c.patterns for c in concepts]) for step_id, concepts in topics.items()},
     )
     if len(_compiled) > 64:
         _compiled.clear()
     _compiled[id(scenario)] = compiled
     return compiled
+
+
+# Pattern -> (owner number, rank of the pattern among the owner's patterns) for each owner using it.
+_Owners = dict[Pattern, tuple[tuple[int, int], ...]]
+
+
+def _owners(pattern_groups: list[tuple[Pattern, ...]]) -> _Owners:
+    owners: dict[Pattern, list[tuple[int, int]]] = {}
+    for owner, patterns in enumerate(pattern_groups):
+        for rank, pattern in enumerate(dict.fromkeys(patterns)):
+            owners.setdefault(pattern, []).append((owner, rank))
+    return {pattern: tuple(links) for pattern, links in owners.items()}
 
 
 def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
@@ -199,27 +214,24 @@ def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
     return bool(NEGATIONS.intersection(text.keys[segment.start : segment.end]) - own_keys)
 
 
-def _is_fragment(text: Text, segment: Segment) -> bool:
-    """A keyword, or a list of one- and two-word keywords, rather than a statement."""
-    count = segment.end - segment.start
+def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
+    """The credit multiplier of a counted segment, from its text and stems.
+
+    A keyword, or a list of one- and two-word keywords, is a fragment; a
+    statement with a number, or one that states a mechanism as a condition and
+    a consequence ("if X, we do Y"), is specific; anything else is a sentence.
+    """
+    count = len(keys)
     if count < 4:
-        return True
-    piece = segment.text
+        return FRAGMENT_CREDIT
     items = 1 + piece.count(",") + piece.count(";") + piece.count("/") + piece.count(" and ")
     if items >= 3 and count / items <= 2.5:
-        return True
-    function_words = sum(map(FUNCTION_WORDS.__contains__, text.keys[segment.start : segment.end]))
-    return count < 8 and function_words / count < 0.1
-
-
-def _is_specific(text: Text, segment: Segment) -> bool:
-    """Has a number, or states a mechanism as a condition and a consequence."""
-    keys = text.keys[segment.start : segment.end]
-    numbers = text.positions("{num}")
-    i = bisect_left(numbers, segment.start)
-    if i < len(numbers) and numbers[i] < segment.end:
-        return True
-    return len(keys) >= 8 and not CONDITIONALS.isdisjoint(keys)
+        return FRAGMENT_CREDIT
+    if count < 8 and sum(map(FUNCTION_WORDS.__contains__, keys)) / count < 0.1:
+        return FRAGMENT_CREDIT
+    if has_number or (count >= 8 and not CONDITIONALS.isdisjoint(keys)):
+        return SPECIFIC_CREDIT
+    return SENTENCE_CREDIT
 
 
 def _shingles(keys: list[str]) -> set[int]:
@@ -268,24 +280,27 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[in
             hits.append(AntiPatternHit(anti.id, anti.title, step_id, quote, anti.better, anti.source, penalty))
     repeated_from: set[str] = set()
     step_shingles: set[int] = set()
+    quality: dict[int, float] = {}
+    numbered = set(map(text.segment_of.__getitem__, text.positions("{num}")))
     for segment in text.segments:
-        shingles = _shingles(text.keys[segment.start : segment.end])
+        index = segment.index
+        keys = text.keys[segment.start : segment.end]
+        shingles = _shingles(keys)
         step_shingles |= shingles
-        if segment.index not in excluded and len(shingles) >= 2:
+        if index in excluded:
+            continue
+        if len(shingles) >= 2:
             earlier = shingles & seen.keys()
             if len(earlier) >= REPEAT_OVERLAP * len(shingles):
                 source = min((seen[s] for s in earlier), key=STEP_IDS.index)
-                excluded[segment.index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
+                excluded[index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
                 repeated_from.add(source)
+                continue
+        quality[index] = _segment_quality(segment.text, keys, index in numbered)
     # Register everything, counted or not, for the later steps.
     seen.update(dict.fromkeys(step_shingles - seen.keys(), step_id))
     for source in sorted(repeated_from, key=STEP_IDS.index):
         flags.append(f"repeated_text: {step_id}: repeats text from {source}; it earns credit once ({title})")
-    quality = {
-        s.index: FRAGMENT_CREDIT if _is_fragment(text, s) else SPECIFIC_CREDIT if _is_specific(text, s) else SENTENCE_CREDIT
-        for s in text.segments
-        if s.index not in excluded
-    }
     return _StepText(text, excluded, quality, hits, flags, matches)
 
 
@@ -304,39 +319,43 @@ def _grounding(step: _StepText, vocabulary: frozenset[str]) -> float:
     return 0.6 + 0.4 * len(mentioned) / 3
 
 
-def _topic_credit(topics: list[Concept], step: _StepText) -> float:
+def _best_segments(step: _StepText, owners: _Owners, count: int) -> list[tuple[float, int]]:
+    """For each of `count` owners (criteria or concepts), its best counted segment among the matches of its
+    patterns: (quality, segment index), or (0.0, -1). Ties go to the owner's earlier pattern, then the earlier
+    segment. Walking the few matches, not every owner's patterns, keeps this cheap."""
+    best = [(0.0, -1, 0)] * count
+    quality = step.quality
+    for pattern, segments in step.matches.items():
+        for owner, rank in owners.get(pattern, ()):
+            for index in segments:
+                credit = quality.get(index, 0.0)
+                best_credit, best_index, best_rank = best[owner]
+                if credit > best_credit or (credit == best_credit and credit and (rank, index) < (best_rank, best_index)):
+                    best[owner] = (credit, index, rank)
+    return [(credit, index) for credit, index, _ in best]
+
+
+def _topic_credit(step_id: str, compiled: _CompiledScenario, step: _StepText) -> float:
     """How much of the step's general ground the counted text covers (0 to 1), rubric aside."""
-    found = 0.0
-    for concept in topics:
-        found += max((step.quality.get(i, 0.0) for p in concept.patterns for i in step.matches.get(p, ())), default=0.0)
-    return min(1.0, found / TOPIC_CONCEPTS_FOR_FULL)
+    best = _best_segments(step, compiled.topic_owners[step_id], len(compiled.topics[step_id]))
+    return min(1.0, sum(credit for credit, _ in best) / TOPIC_CONCEPTS_FOR_FULL)
 
 
-def _judge_criterion(criterion: _Criterion, step: _StepText) -> tuple[CriterionResult, float]:
-    """The criterion's result and its credit (0 to 1): the quality of its best counted segment."""
-    best_index, best_quality = -1, 0.0
-    for pattern in criterion.patterns:
-        for index in step.matches.get(pattern, ()):
-            quality = step.quality.get(index, 0.0)
-            if quality > best_quality:
-                best_index, best_quality = index, quality
-    result = CriterionResult(criterion.id, criterion.description, criterion.weight, met=best_index >= 0, probe=criterion.probe)
-    if best_index >= 0:
-        result.quote = _quote(step.text.segments[best_index])
-        result.specific = best_quality >= SPECIFIC_CREDIT
-    return result, best_quality
+def _criterion_result(criterion: _Criterion, step: _StepText, credit: float, index: int) -> CriterionResult:
+    result = CriterionResult(criterion.id, criterion.description, criterion.weight, met=index >= 0, probe=criterion.probe)
+    if index >= 0:
+        result.quote = _quote(step.text.segments[index])
+        result.specific = credit >= SPECIFIC_CREDIT
+    return result
 
 
 def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> tuple[StepReport, list[str]]:
     step = _classify(step_id, raw, compiled, seen)
     criteria = compiled.criteria[step_id]
-    results, credit = [], 0.0
-    for criterion in criteria:
-        result, quality = _judge_criterion(criterion, step)
-        credit += criterion.weight * quality
-        results.append(result)
-    rubric = credit / sum(c.weight for c in criteria)
-    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * _topic_credit(compiled.topics[step_id], step))
+    best = _best_segments(step, compiled.criterion_owners[step_id], len(criteria))
+    results = [_criterion_result(c, step, credit, index) for c, (credit, index) in zip(criteria, best)]
+    rubric = sum(c.weight * credit for c, (credit, _) in zip(criteria, best)) / sum(c.weight for c in criteria)
+    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * _topic_credit(step_id, compiled, step))
     penalty = min(MAX_PENALTY, sum(hit.penalty for hit in step.hits))
     score = max(0.0, min(100.0, coverage * _grounding(step, compiled.vocabulary) - penalty))
     report = StepReport(step_id, round(score, 1), results, step.hits, words=len(step.text.keys))
