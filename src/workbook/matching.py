@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, compress
-from operator import is_not, itemgetter
+from operator import itemgetter
 from typing import Iterable, Sequence
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
@@ -123,7 +123,13 @@ class Segment:
 
 @dataclass(slots=True)
 class Text:
-    """A tokenised text: stems and words by position, segments, and the positions of every stem."""
+    """A tokenised text: stems and words by position, segments, and the positions of every stem.
+
+    Stems are interned, so positions sorted by the identity of their stem
+    group equal stems together (a stable sort keeps each group ascending),
+    and a stem's positions are found by bisecting integers: one C-level sort
+    per text, no per-token Python loop, no string comparisons.
+    """
 
     raw: str
     lowered: str  # the same length as raw, so offsets hold in both
@@ -131,20 +137,27 @@ class Text:
     words: list[str]  # lowercased words by position
     segment_of: list[int]  # segment index by position
     segments: list[Segment]
-    index: dict[str, list[int]]  # stem or placeholder tag ({num}, {pct}, ...) -> ascending positions
+    keyset: set[str]  # the distinct stems, plus the placeholder tags ({num}, ...) that occur
     vocabulary: set[str]  # the distinct words, as written (for prefixes)
+    _order: list[int]  # positions sorted by the identity of their stem
+    _identities: list[int]  # those identities, in that order
+    _tags: dict[str, list[int]] = field(default_factory=dict)  # placeholder tag -> positions
     _prefixed: dict[str, list[int]] = field(default_factory=dict)  # `prefix*` -> positions, as looked up
     _spans: dict[Alternative, list[int]] = field(default_factory=dict)  # encoded spans by alternative
     _sorted_words: list[str] | None = None
 
     def positions(self, key: str) -> Sequence[int]:
-        """Positions of a stem, of a placeholder, or of every word starting with a prefix (`key*`)."""
-        if key[-1] != "*":
-            return self.index.get(key, ())
-        found = self._prefixed.get(key)
-        if found is None:
-            found = self._prefixed[key] = self._prefix_positions(key[:-1])
-        return found
+        """Positions of a stem (as returned by `stem`), of a placeholder, or of every word starting with a prefix (`key*`)."""
+        if key[-1] == "*":
+            found = self._prefixed.get(key)
+            if found is None:
+                found = self._prefixed[key] = self._prefix_positions(key[:-1])
+            return found
+        if key[0] == "{":
+            return self._tags.get(key, ())
+        identities, identity = self._identities, id(key)
+        low = bisect_left(identities, identity)
+        return self._order[low : bisect_right(identities, identity, low)]
 
     def _prefix_positions(self, prefix: str) -> list[int]:
         if self._sorted_words is None:
@@ -158,24 +171,6 @@ class Text:
             i += 1
         found.sort()
         return found
-
-
-def _index(keys: list[str]) -> dict[str, list[int]]:
-    """Stem -> ascending positions, without a per-token Python loop.
-
-    Stems are interned, so sorting positions by the stem's identity groups
-    equal stems (a stable sort keeps each group ascending), and comparing
-    neighbours by identity finds where groups start: all C-level calls.
-    """
-    count = len(keys)
-    if not count:
-        return {}
-    identities = list(map(id, keys))
-    order = sorted(range(count), key=identities.__getitem__)
-    grouped = list(map(keys.__getitem__, order))
-    starts = [0, *compress(range(1, count), map(is_not, grouped[1:], grouped))]
-    ends = [*starts[1:], count]
-    return dict(zip(map(grouped.__getitem__, starts), map(order.__getitem__, map(slice, starts, ends))))
 
 
 def _number_tag(prev: str, nxt: str, after: str) -> str | None:
@@ -217,7 +212,9 @@ def analyse(raw: str) -> Text:
             segment_of += [index] * len(chunk_words)
         start = resume
     keys = list(map(stem, words))
-    text = Text(raw, lowered, keys, words, segment_of, segments, _index(keys), set(words))
+    identities = list(map(id, keys))
+    order = sorted(range(len(keys)), key=identities.__getitem__)
+    text = Text(raw, lowered, keys, words, segment_of, segments, set(keys), set(words), order, sorted(identities))
     _tag_numbers(text)
     return text
 
@@ -230,17 +227,16 @@ def _cuts(text: str) -> list[tuple[int, int]]:
 
 
 def _tag_numbers(text: Text) -> None:
-    """Index every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
+    """Tag every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
     if not _HAS_DIGIT(text.lowered):
         return
-    index = text.index
-    stems = list(index)
+    stems = list(text.keyset)
     digit_first = map(_ASCII_DIGITS.__contains__, map(itemgetter(0), stems))
-    numbers = sorted(chain.from_iterable(map(index.__getitem__, compress(stems, digit_first))))
+    numbers = sorted(chain.from_iterable(map(text.positions, compress(stems, digit_first))))
     if not numbers:
         return
-    words = text.words
-    index["{num}"] = numbers
+    words, tags = text.words, text._tags
+    tags["{num}"] = numbers
     count = len(words)
     for position in numbers:
         prev = words[position - 1] if position else ""
@@ -248,7 +244,8 @@ def _tag_numbers(text: Text) -> None:
         after = words[position + 2] if position + 2 < count else ""
         tag = _number_tag(prev, nxt, after)
         if tag:
-            index.setdefault(tag, []).append(position)
+            tags.setdefault(tag, []).append(position)
+    text.keyset.update(tags)
 
 
 # --- patterns -------------------------------------------------------------------
@@ -448,7 +445,7 @@ class PatternSet:
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        firsts = text.index.keys() | _word_prefixes(text.vocabulary)
+        firsts = text.keyset | _word_prefixes(text.vocabulary)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
