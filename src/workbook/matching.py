@@ -256,10 +256,6 @@ def _tag_numbers(text: Text) -> None:
 @dataclass(frozen=True, eq=False)
 class Alternative:
     keys: tuple[str, ...]  # consecutive stems; a key ending in "*" is a prefix
-    plain: bool = field(init=False)  # every word after the first is a stem (no prefix, no placeholder)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "plain", all(key[-1] != "*" and key[0] != "{" for key in self.keys[1:]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,7 +277,7 @@ def _compile_word(word: str, source: str) -> str:
         if len(core) < 3:
             raise PatternError(f"prefix {word!r} in pattern {source!r} is too short (at least 3 letters before *)")
         return core + "*"  # prefixes match words as written, not stems
-    # Interned like every stem, so phrase matching can compare words by identity.
+    # Interned like every stem: positions are looked up by the stem's identity.
     return sys.intern(core) if core[0].isdigit() or core in _CURRENCY or core == "%" else stem(core)
 
 
@@ -323,8 +319,6 @@ def _find_alternative(text: Text, alternative: Alternative) -> list[int]:
         return [p << SPAN_BITS | 1 for p in starts]
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
-    if alternative.plain:
-        return _find_plain_phrase(text, starts, rest)
     spans = []
     words, count = text.words, len(text.words)
     for start in starts:
@@ -334,25 +328,6 @@ def _find_alternative(text: Text, alternative: Alternative) -> list[int]:
             if following < count and _is_at(text, following, key):
                 position = following
             elif following + 1 < count and words[following] in GAP_WORDS and _is_at(text, following + 1, key):
-                position = following + 1
-            else:
-                break
-        else:
-            spans.append(start << SPAN_BITS | (position + 1 - start))
-    return spans
-
-
-def _find_plain_phrase(text: Text, starts: list[int], rest: list[str]) -> list[int]:
-    """`_find_alternative` for the usual phrase, whose later words are plain stems (compared by identity: interned)."""
-    spans = []
-    keys, words, count = text.keys, text.words, len(text.keys)
-    for start in starts:
-        position = start
-        for key in rest:
-            following = position + 1
-            if following < count and keys[following] is key:
-                position = following
-            elif following + 1 < count and keys[following + 1] is key and words[following] in GAP_WORDS:
                 position = following + 1
             else:
                 break
@@ -438,8 +413,8 @@ class PatternSet:
         for term_id, term in enumerate(self._terms):
             for key in term.singles:
                 single_terms.setdefault(key, set()).add(term_id)
-            for alternative, required in term.phrases:
-                self._phrases.setdefault(alternative.keys[0], []).append((alternative, term_id, required))
+            for first, entries in term.phrases_by_first.items():
+                self._phrases.setdefault(first, []).extend((alternative, term_id, required) for alternative, required in entries)
         self._single_terms = {key: tuple(ids) for key, ids in single_terms.items()}
         _register_prefixes(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
 
@@ -520,17 +495,17 @@ _required_words = itemgetter(2)
 @dataclass(frozen=True)
 class _IndexedTerm:
     singles: frozenset[str]  # one-word alternatives: stems, placeholders and `prefix*`
-    phrases: tuple[tuple[Alternative, frozenset[str]], ...]  # longer alternatives, with the stems they need
+    # Longer alternatives, with the stems they need, by first word.
     phrases_by_first: dict[str, tuple[tuple[Alternative, frozenset[str]], ...]]
 
     @classmethod
     def of(cls, term: tuple[Alternative, ...]) -> _IndexedTerm:
         singles = frozenset(a.keys[0] for a in term if len(a.keys) == 1)
-        phrases = tuple((a, frozenset(k for k in a.keys if k[-1] != "*")) for a in term if len(a.keys) > 1)
         by_first: dict[str, list[tuple[Alternative, frozenset[str]]]] = {}
-        for alternative, required in phrases:
+        for alternative in (a for a in term if len(a.keys) > 1):
+            required = frozenset(k for k in alternative.keys if k[-1] != "*")
             by_first.setdefault(alternative.keys[0], []).append((alternative, required))
-        return cls(singles, phrases, {first: tuple(entries) for first, entries in by_first.items()})
+        return cls(singles, {first: tuple(entries) for first, entries in by_first.items()})
 
     def spans(self, text: Text, firsts: set[str]) -> list[int]:
         """Where the term occurs, as encoded spans; `firsts` are the text's first words, as for the search."""

@@ -196,7 +196,7 @@ def _grader_addressed_spans(text: Text) -> list[tuple[int, int]]:
         else:
             if not markers or any(marker in text.lowered for marker in markers):
                 spans += [match.span() for match in expression.finditer(text.raw)]
-    if ":" in text.raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
+    if ":" in text.raw and not _ROLE_WORDS.isdisjoint(vocabulary):
         offset = 0
         for line in text.raw.split("\n"):
             match = _ROLE_LINE.match(line) if ":" in line else None
