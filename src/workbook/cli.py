@@ -58,17 +58,59 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.id, args.exercises)
-    print(f"{scenario.title}  [{scenario.id}, {scenario.level}]\n")
-    for paragraph in scenario.brief.strip().split("\n\n"):
-        print(_wrap(paragraph, "") + "\n")
+def _learner_view(scenario) -> dict:
+    """Everything a learner may see before attempting: no evidence patterns, probes or references."""
     c = scenario.constraints
-    print(f"Risk: {c.risk_level}   Latency: {c.latency_budget}   Cost: {c.cost_budget}\n")
-    for step in STEPS:
-        print(f"{step.number}. {step.title}")
-        for question in scenario.step(step.id).questions:
+    return {
+        "id": scenario.id,
+        "title": scenario.title,
+        "level": scenario.level,
+        "summary": scenario.summary,
+        "brief": scenario.brief.strip(),
+        "stakeholders": [{"name": s.name, "interest": s.interest} for s in scenario.stakeholders],
+        "context_sources": [{"name": s.name, "description": s.description, "access": s.access} for s in scenario.context_sources],
+        "tools": [{"name": t.name, "description": t.description, "reversible": t.reversible} for t in scenario.tools],
+        "constraints": {"risk_level": c.risk_level, "latency_budget": c.latency_budget, "cost_budget": c.cost_budget, "other": list(c.other)},
+        "steps": [
+            {"id": step.id, "number": step.number, "title": step.title,
+             "questions": list(scenario.step(step.id).questions), "hints": list(scenario.step(step.id).hints)}
+            for step in STEPS
+        ],
+    }
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    view = _learner_view(load_scenario(args.id, args.exercises))
+    if args.format == "json":
+        print(json.dumps(view, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{view['title']}  [{view['id']}, {view['level']}]\n")
+    for paragraph in view["brief"].split("\n\n"):
+        print(_wrap(paragraph, "") + "\n")
+    print("People affected")
+    for person in view["stakeholders"]:
+        print(_wrap(f"- {person['name']}: {person['interest']}", "  "))
+    print("\nContext sources (and who may see them)")
+    for source in view["context_sources"]:
+        print(_wrap(f"- {source['name']}: {source['description']} Access: {source['access']}", "  "))
+    if view["tools"]:
+        print("\nTools")
+        for tool in view["tools"]:
+            undo = "reversible" if tool["reversible"] else "NOT reversible"
+            print(_wrap(f"- {tool['name']} ({undo}): {tool['description']}", "  "))
+    c = view["constraints"]
+    print(f"\nConstraints\n  Risk: {c['risk_level']}")
+    print(_wrap(f"Latency: {c['latency_budget']}", "  "))
+    print(_wrap(f"Cost: {c['cost_budget']}", "  "))
+    for other in c["other"]:
+        print(_wrap(f"- {other}", "  "))
+    print()
+    for step in view["steps"]:
+        print(f"{step['number']}. {step['title']}")
+        for question in step["questions"]:
             print(_wrap(f"- {question}", "   "))
+        for hint in step["hints"]:
+            print(_wrap(f"Hint: {hint}", "   "))
         print()
     return 0
 
@@ -153,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = add("list", cmd_list, "List the scenarios: id, level and title.")
     listing.add_argument("--format", choices=["text", "json"], default="text")
-    show = add("show", cmd_show, "Show a scenario's brief and the guiding questions of each step.")
+    show = add("show", cmd_show, "Show what a learner sees: brief, people, context sources, tools, constraints, questions and hints.")
     show.add_argument("id", help="scenario id (see `workbook list`)")
+    show.add_argument("--format", choices=["text", "json"], default="text")
     validate = add("validate", cmd_validate, "Check scenario files; exit 1 with one line per problem.")
     validate.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: every scenario)")
     new = add("new", cmd_new, "Create a new scenario file from the commented template.")
