@@ -96,3 +96,8 @@ def test_every_shipped_pattern_set_agrees_with_single_pattern_search_on_every_re
 )
 def test_punctuation_runs_cut_once_and_abbreviations_do_not_cut(text, segments):
     assert [s.text for s in analyse(text).segments] == segments
+
+
+def test_positions_find_equal_strings_not_only_identical_ones():
+    text = analyse("The rate is fine. Rates vary.")
+    assert text.positions("".join(["ra", "te"])) == text.positions("rate") == [1, 4]

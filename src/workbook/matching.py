@@ -19,21 +19,20 @@ Pattern syntax (used in scenario files and the built-in lexicons):
 - `@concept` (in evidence lists) refers to a named concept from the built-in
   lexicon (`workbook concepts` lists them).
 
-Everything here is near-linear in the text length: one regular-expression scan
-to tokenise, one sort of the positions by stem, then set, dictionary and bisect
+Everything here is linear in the text length: one regular-expression scan to
+tokenise, one dictionary from stem to positions, then set, dictionary and bisect
 look-ups. No backtracking patterns.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, compress
 from operator import itemgetter
-from typing import Iterable, Sequence
+from typing import Iterable
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
 GAP_WORDS = frozenset("it them this that these those everything all him her us one".split())
@@ -102,8 +101,7 @@ def stem(word: str) -> str:
             break
     if len(w) > 4 and w.endswith("e"):
         w = w[:-1]
-    # One object per stem: set and dict look-ups of stems then compare pointers, not characters.
-    return sys.intern(w)
+    return w
 
 
 # --- text ---------------------------------------------------------------------
@@ -123,13 +121,7 @@ class Segment:
 
 @dataclass(slots=True)
 class Text:
-    """A tokenised text: stems and words by position, segments, and the positions of every stem.
-
-    Stems are interned, so positions sorted by the identity of their stem
-    group equal stems together (a stable sort keeps each group ascending),
-    and a stem's positions are found by bisecting integers: one C-level sort
-    per text, no per-token Python loop, no string comparisons.
-    """
+    """A tokenised text: stems and words by position, segments, and the positions of every stem."""
 
     raw: str
     lowered: str  # the same length as raw, so offsets hold in both
@@ -137,27 +129,25 @@ class Text:
     words: list[str]  # lowercased words by position
     segment_of: list[int]  # segment index by position
     segments: list[Segment]
-    keyset: set[str]  # the distinct stems, plus the placeholder tags ({num}, ...) that occur
     vocabulary: set[str]  # the distinct words, as written (for prefixes)
-    _order: list[int]  # positions sorted by the identity of their stem
-    _identities: list[int]  # those identities, in that order
-    _tags: dict[str, list[int]] = field(default_factory=dict)  # placeholder tag -> positions
+    by_key: dict[str, list[int]]  # stem or placeholder tag ({num}, ...) -> ascending positions
     _prefixed: dict[str, list[int]] = field(default_factory=dict)  # `prefix*` -> positions, as looked up
-    _spans: dict[Alternative, list[int]] = field(default_factory=dict)  # encoded spans by alternative
+    _spans: dict[Alternative, list[Span]] = field(default_factory=dict)  # spans by alternative, as looked up
     _sorted_words: list[str] | None = None
 
-    def positions(self, key: str) -> Sequence[int]:
+    @property
+    def keyset(self):
+        """The distinct stems, plus the placeholder tags that occur."""
+        return self.by_key.keys()
+
+    def positions(self, key: str) -> list[int]:
         """Positions of a stem (as returned by `stem`), of a placeholder, or of every word starting with a prefix (`key*`)."""
         if key[-1] == "*":
             found = self._prefixed.get(key)
             if found is None:
                 found = self._prefixed[key] = self._prefix_positions(key[:-1])
             return found
-        if key[0] == "{":
-            return self._tags.get(key, ())
-        identities, identity = self._identities, id(key)
-        low = bisect_left(identities, identity)
-        return self._order[low : bisect_right(identities, identity, low)]
+        return self.by_key.get(key, [])
 
     def _prefix_positions(self, prefix: str) -> list[int]:
         if self._sorted_words is None:
@@ -212,9 +202,10 @@ def analyse(raw: str) -> Text:
             segment_of += [index] * len(chunk_words)
         start = resume
     keys = list(map(stem, words))
-    identities = list(map(id, keys))
-    order = sorted(range(len(keys)), key=identities.__getitem__)
-    text = Text(raw, lowered, keys, words, segment_of, segments, set(keys), set(words), order, sorted(identities))
+    by_key: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        by_key.setdefault(key, []).append(position)
+    text = Text(raw, lowered, keys, words, segment_of, segments, set(words), by_key)
     _tag_numbers(text)
     return text
 
@@ -230,12 +221,10 @@ def _tag_numbers(text: Text) -> None:
     """Tag every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
     if not _HAS_DIGIT(text.lowered):
         return
-    stems = list(text.keyset)
-    digit_first = map(_ASCII_DIGITS.__contains__, map(itemgetter(0), stems))
-    numbers = sorted(chain.from_iterable(map(text.positions, compress(stems, digit_first))))
+    numbers = sorted(chain.from_iterable(positions for key, positions in text.by_key.items() if key[0] in _ASCII_DIGITS))
     if not numbers:
         return
-    words, tags = text.words, text._tags
+    words, tags = text.words, text.by_key
     tags["{num}"] = numbers
     count = len(words)
     for position in numbers:
@@ -245,7 +234,6 @@ def _tag_numbers(text: Text) -> None:
         tag = _number_tag(prev, nxt, after)
         if tag:
             tags.setdefault(tag, []).append(position)
-    text.keyset.update(tags)
 
 
 # --- patterns -------------------------------------------------------------------
@@ -277,8 +265,7 @@ def _compile_word(word: str, source: str) -> str:
         if len(core) < 3:
             raise PatternError(f"prefix {word!r} in pattern {source!r} is too short (at least 3 letters before *)")
         return core + "*"  # prefixes match words as written, not stems
-    # Interned like every stem: positions are looked up by the stem's identity.
-    return sys.intern(core) if core[0].isdigit() or core in _CURRENCY or core == "%" else stem(core)
+    return core if core[0].isdigit() or core in _CURRENCY or core == "%" else stem(core)
 
 
 @lru_cache(maxsize=None)
@@ -298,25 +285,21 @@ def compile_pattern(source: str) -> Pattern:
     return Pattern(source, tuple(terms))
 
 
-# A span (where one alternative occurs) is one int: its first token position
-# shifted left by SPAN_BITS, plus its length in tokens. Sorting ints sorts by
-# position, and sets of ints are far cheaper to build than sets of tuples.
-SPAN_BITS = 8
-_LENGTH_MASK = (1 << SPAN_BITS) - 1
+Span = tuple[int, int]  # where one alternative occurs: first token position, one past the last
 
 
-def _alternative_spans(text: Text, alternative: Alternative) -> list[int]:
+def _alternative_spans(text: Text, alternative: Alternative) -> list[Span]:
     spans = text._spans.get(alternative)
     if spans is None:
         spans = text._spans[alternative] = _find_alternative(text, alternative)
     return spans
 
 
-def _find_alternative(text: Text, alternative: Alternative) -> list[int]:
+def _find_alternative(text: Text, alternative: Alternative) -> list[Span]:
     first, *rest = alternative.keys
     starts = text.positions(first)
     if not rest or not starts:
-        return [p << SPAN_BITS | 1 for p in starts]
+        return [(p, p + 1) for p in starts]
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
     spans = []
@@ -332,7 +315,7 @@ def _find_alternative(text: Text, alternative: Alternative) -> list[int]:
             else:
                 break
         else:
-            spans.append(start << SPAN_BITS | (position + 1 - start))
+            spans.append((start, position + 1))
     return spans
 
 
@@ -345,27 +328,25 @@ def _is_at(text: Text, position: int, key: str) -> bool:
     return text.keys[position] == key
 
 
-def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[int]:
+def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[Span]:
     return sorted({span for alternative in term for span in _alternative_spans(text, alternative)})
 
 
-def _near(text: Text, spans: list[int], start: int, end: int, segment: int) -> bool:
+def _near(text: Text, spans: list[Span], start: int, end: int, segment: int) -> bool:
     """Does one of `spans` start within WINDOW tokens of start..end, in the same segment?"""
-    i = bisect_left(spans, (start - WINDOW) << SPAN_BITS)
-    limit = (end + WINDOW + 1) << SPAN_BITS
-    while i < len(spans) and spans[i] < limit:
-        if text.segment_of[spans[i] >> SPAN_BITS] == segment:
+    i = bisect_left(spans, (start - WINDOW,))
+    limit = end + WINDOW + 1
+    while i < len(spans) and spans[i][0] < limit:
+        if text.segment_of[spans[i][0]] == segment:
             return True
         i += 1
     return False
 
 
-def _segments_where_near(text: Text, term_spans: list[list[int]]) -> list[int]:
+def _segments_where_near(text: Text, term_spans: list[list[Span]]) -> list[int]:
     anchor, *others = sorted(term_spans, key=len)
     segments: list[int] = []
-    for span in anchor:
-        start = span >> SPAN_BITS
-        end = start + (span & _LENGTH_MASK)
+    for start, end in anchor:
         segment = text.segment_of[start]
         if segments and segments[-1] == segment:
             continue
@@ -416,11 +397,17 @@ class PatternSet:
             for first, entries in term.phrases_by_first.items():
                 self._phrases.setdefault(first, []).extend((alternative, term_id, required) for alternative, required in entries)
         self._single_terms = {key: tuple(ids) for key, ids in single_terms.items()}
-        _register_prefixes(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
+        self._prefixes = frozenset(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes})
+
+    def _word_prefixes(self, vocabulary: set[str]) -> set[str]:
+        """The set's prefixes (as `prefix*`) that words of the vocabulary start with: one look-up per word and prefix length."""
+        prefixes = self._prefixes
+        return {word[:n] + "*" for word in vocabulary for n in self._prefix_lengths if word[:n] in prefixes and n <= len(word)}
 
     def search(self, text: Text) -> dict[Pattern, list[int]]:
         """For every pattern that matches somewhere: the segments where it matches."""
-        firsts = text.keyset | _word_prefixes(text.vocabulary)
+        firsts = text.keyset | self._word_prefixes(text.vocabulary)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
@@ -450,44 +437,6 @@ class PatternSet:
         return present
 
 
-# The pattern prefixes each word starts with, shared by all pattern sets and
-# remembered per word: vocabularies repeat from one text to the next.
-_prefixes: set[str] = set()
-_prefix_lengths: list[int] = []
-_known_words: set[str] = set()
-_prefixes_of_word: dict[str, tuple[str, ...]] = {}
-
-
-def _register_prefixes(prefixes: Iterable[str]) -> None:
-    global _prefix_lengths
-    new = set(prefixes) - _prefixes
-    if new:
-        _prefixes.update(new)
-        _prefix_lengths = sorted({len(prefix) for prefix in _prefixes})
-        _forget_words()
-
-
-def _forget_words() -> None:
-    _known_words.clear()
-    _prefixes_of_word.clear()
-
-
-def _word_prefixes(vocabulary: set[str]) -> set[str]:
-    """The pattern prefixes (as `prefix*`) that words of the vocabulary start with."""
-    new_words = vocabulary - _known_words
-    if new_words:
-        if len(_known_words) > 200_000:
-            _forget_words()
-            new_words = vocabulary
-        for word in new_words:
-            found = tuple(word[:n] + "*" for n in _prefix_lengths if n <= len(word) and word[:n] in _prefixes)
-            if found:
-                _prefixes_of_word[word] = found
-        _known_words.update(new_words)
-    of_word = _prefixes_of_word
-    return set(chain.from_iterable(map(of_word.__getitem__, of_word.keys() & vocabulary)))
-
-
 _PhraseEntry = tuple[Alternative, int, frozenset[str]]  # a phrase, its term, the words it needs
 _required_words = itemgetter(2)
 
@@ -507,10 +456,10 @@ class _IndexedTerm:
             by_first.setdefault(alternative.keys[0], []).append((alternative, required))
         return cls(singles, {first: tuple(entries) for first, entries in by_first.items()})
 
-    def spans(self, text: Text, firsts: set[str]) -> list[int]:
-        """Where the term occurs, as encoded spans; `firsts` are the text's first words, as for the search."""
+    def spans(self, text: Text, firsts: set[str]) -> list[Span]:
+        """Where the term occurs; `firsts` are the text's first words, as for the search."""
         positions = text.positions
-        spans = {p << SPAN_BITS | 1 for key in self.singles & firsts for p in positions(key)}
+        spans = {(p, p + 1) for key in self.singles & firsts for p in positions(key)}
         by_first = self.phrases_by_first
         for first in by_first.keys() & firsts:
             for alternative, required in by_first[first]:
