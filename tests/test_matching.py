@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbook.matching import PatternError, PatternSet, analyse, compile_pattern, find, stem
+from workbook.matching import PatternError, PatternSet, analyse, compile_pattern, find, find_spans, stem
 
 
 def matches(pattern: str, text: str) -> list[str]:
@@ -61,7 +61,7 @@ def test_pattern_set_agrees_with_single_pattern_search():
     patterns = [compile_pattern(p) for p in sources]
     text = analyse("We release to 5% of users first. If the error rate passes 1% we switch it off and revert. A human approves refunds.")
     found = PatternSet(patterns).search(text)
-    assert {p.source: found.get(p, []) for p in patterns} == {p.source: find(text, p) for p in patterns}
+    assert {p.source: dict(found.get(p, {})) for p in patterns} == {p.source: find_spans(text, p) for p in patterns}
     assert set(found) == {patterns[0], patterns[1], patterns[2], patterns[4]}
 
 
@@ -80,7 +80,7 @@ def test_every_shipped_pattern_set_agrees_with_single_pattern_search_on_every_re
             found = pattern_set.search(analyse(answers))
             alone = analyse(answers)  # a separate text, so no look-up cached by the search is reused
             for pattern in pattern_set.patterns:
-                assert found.get(pattern, []) == find(alone, pattern), (scenario.id, step_id, pattern.source)
+                assert found.get(pattern, {}) == find_spans(alone, pattern), (scenario.id, step_id, pattern.source)
             checked += len(found)
     assert checked > 100  # the references match plenty of patterns: the comparison is not vacuous
 

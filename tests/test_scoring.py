@@ -92,8 +92,8 @@ def test_global_anti_pattern_biggest_model():
 def test_grader_addressed_text_earns_nothing_and_is_flagged(injection):
     before, after = "We release to 5% of shoppers first.", "Rollback if the refund error rate passes 1%."
     report = score(Answers(SCENARIO.id, {"feedback_evaluation": f"{before}\n{injection}\n{after}"}), SCENARIO)
-    assert any(flag.startswith("grader_addressed_text: feedback_evaluation") for flag in report.flags)
-    assert report.steps["feedback_evaluation"].score <= step_score("feedback_evaluation", f"{before}\n{after}")
+    assert any(flag.startswith("Ignored text addressed to the grader in Feedback and evaluation") for flag in report.flags)
+    assert report.steps["feedback_evaluation"].score == 0  # a step that talks to the grader earns nothing
 
 
 _INJECTION_PIECES = [
@@ -108,32 +108,34 @@ _INJECTION_PIECES = [
 
 def _flagged_by_every_rule(text) -> set[int]:
     """The rules run over the whole text, with no vocabulary guard: what the guards must never hide."""
-    from workbook import scoring
+    from workbook import exclusions
 
     role_lines = re.compile(r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:", re.IGNORECASE)
-    spans = [m.span() for _, _, expression in scoring._GRADER_RULES for m in expression.finditer(text.raw)]
-    spans += [m.span() for m in role_lines.finditer(text.raw)]
+    spans = [(*m.span(), rule.names_the_grader) for rule in exclusions.GRADER_RULES for m in rule.expression.finditer(text.raw)]
+    spans += [(*m.span(), "grader" in m.group(0).lower()) for m in role_lines.finditer(text.raw)]
+    quoted = [m.span() for m in exclusions._QUOTED.finditer(text.raw)]
     return {
-        s.index for start, end in spans for s in text.segments
-        if s.char_end > start and s.char_start < end and not scoring._THREAT_TALK.search(s.text)
+        s.index for start, end, names in spans for s in text.segments
+        if s.char_end > start and s.char_start < end
+        and (names or (not exclusions.DESIGN_TALK.search(s.text) and not any(a <= start and end <= b for a, b in quoted)))
     }
 
 
 @given(st.lists(st.sampled_from(_INJECTION_PIECES), min_size=1, max_size=5), st.sampled_from([" ", "\n", ". "]), st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_vocabulary_guards_never_hide_grader_addressed_text(pieces, separator, lowercase):
+    from workbook.exclusions import grader_addressed
     from workbook.matching import analyse
-    from workbook.scoring import _grader_addressed_segments
 
     raw = separator.join(pieces)
     text = analyse(raw.lower() if lowercase else raw)
-    assert {s.index for s in _grader_addressed_segments(text)} == _flagged_by_every_rule(text)
+    assert {s.index for s in grader_addressed(text)} == _flagged_by_every_rule(text)
 
 
 def test_discussing_prompt_injection_is_not_flagged():
     text = "Order notes are untrusted: a note saying 'ignore previous instructions' is treated as data by the injection filter."
     report = score(Answers(SCENARIO.id, {"safety_checks": text}), SCENARIO)
-    assert not any(flag.startswith("grader_addressed_text") for flag in report.flags)
+    assert not any(flag.startswith("Ignored text addressed to the grader") for flag in report.flags)
 
 
 def test_text_repeated_across_steps_earns_credit_once():
@@ -141,14 +143,14 @@ def test_text_repeated_across_steps_earns_credit_once():
     alone = score(Answers(SCENARIO.id, {"tool_execution": text}), SCENARIO)
     copied = score(Answers(SCENARIO.id, {step: text for step in STEP_IDS}), SCENARIO)
     assert copied.steps["tool_execution"].score == 0  # already used in an earlier step
-    assert any(flag.startswith("repeated_text: tool_execution") for flag in copied.flags)
+    assert any(flag.startswith("Tool execution repeats text from User intent") for flag in copied.flags)
     assert copied.total <= alone.total + 100 / 7
 
 
 def test_empty_and_off_topic_steps_score_near_zero():
     empty = score(Answers(SCENARIO.id, {}), SCENARIO)
     assert empty.total == 0 and all(step.score == 0 for step in empty.steps.values())
-    assert any(flag.startswith("empty_steps: 7 of 7") for flag in empty.flags)
+    assert any(flag.startswith("7 of 7 steps have no answer yet") for flag in empty.flags)
     off_topic = "My favourite pasta is carbonara, cooked with eggs, cheese and black pepper in about twenty minutes."
     assert step_score("feedback_evaluation", off_topic) < 10
 

@@ -172,6 +172,27 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import CalibrationError, calibrate, load_sets
+    from .scoring import score
+
+    try:
+        items = load_sets(args.set)
+    except CalibrationError as error:
+        raise UsageError(str(error)) from None
+    result = calibrate(items, score, args.exercises)
+    if args.format == "json":
+        print(json.dumps({
+            "sets": len(result.graded), "spearman": round(result.spearman, 4), "kappa": round(result.kappa, 4),
+            "per_scenario": {s: round(r, 4) for s, r in result.per_scenario.items()},
+            "misorderings": [[h.item.scenario, h.item.name, h.item.label, h.total, l.item.name, l.item.label, l.total] for h, l in result.misorderings],
+            "graded": [{"scenario": g.item.scenario, "name": g.item.name, "kind": g.item.kind, "label": g.item.label, "total": g.total} for g in result.graded],
+        }, indent=2))
+    else:
+        print(result.to_text())
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------
 
 
@@ -203,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     new = add("new", cmd_new, "Create a new scenario file from the commented template.")
     new.add_argument("id", help="the new scenario's id, e.g. claims-triage")
     add("concepts", cmd_concepts, "List the built-in concepts usable as @id in evidence.")
+    calibrate_cmd = add("calibrate", cmd_calibrate, "Grade a folder of labelled answer sets and compare with the labels (Spearman, kappa, misorderings).")
+    calibrate_cmd.add_argument("--set", metavar="DIR", help="folder of labelled YAML files (default: the calibration set shipped with workbook)")
+    calibrate_cmd.add_argument("--format", choices=["text", "json"], default="text")
     score_cmd = add("score", cmd_score, "Score an answers file with the offline scorer.")
     score_cmd.add_argument("answers", metavar="ANSWERS.json")
     score_cmd.add_argument("--format", choices=["text", "json"], default="text")

@@ -12,7 +12,7 @@ from importlib import resources
 
 import yaml
 
-from .matching import Pattern, compile_pattern
+from .matching import Alternative, Pattern, compile_pattern
 from .steps import STEP_IDS
 
 
@@ -46,15 +46,48 @@ def _concept_specs() -> dict[str, dict]:
 
 
 @lru_cache(maxsize=1)
+def _thesaurus() -> dict[tuple[str, ...], tuple[Alternative, ...]]:
+    """Alternative (by its words) -> every alternative of its group, from data/thesaurus.yaml."""
+    index: dict[tuple[str, ...], dict[tuple[str, ...], Alternative]] = {}
+    for group in _read_data("thesaurus.yaml"):
+        (members,) = compile_pattern(group).terms
+        for member in members:
+            index.setdefault(member.keys, {}).update((m.keys, m) for m in members)
+    return {keys: tuple(group.values()) for keys, group in index.items()}
+
+
+@lru_cache(maxsize=None)
+def compile_evidence(source: str) -> Pattern:
+    """An evidence pattern with the everyday wordings of its terms added (one object per source)."""
+    pattern = compile_pattern(source)
+    thesaurus = _thesaurus()
+    terms = []
+    for term in pattern.terms:
+        widened = {alternative.keys: alternative for alternative in term}
+        for alternative in term:
+            for synonym in thesaurus.get(alternative.keys, ()):
+                widened.setdefault(synonym.keys, synonym)
+        terms.append(tuple(widened.values()))
+    return Pattern(source, tuple(terms))
+
+
+@lru_cache(maxsize=1)
 def concepts() -> dict[str, Concept]:
     return {
-        concept_id: Concept(concept_id, spec["description"], spec["step"], tuple(compile_pattern(p) for p in spec["patterns"]))
+        concept_id: Concept(concept_id, spec["description"], spec["step"], tuple(compile_evidence(p) for p in spec["patterns"]))
         for concept_id, spec in _concept_specs().items()
     }
 
 
 def step_concepts(step_id: str) -> list[Concept]:
     return [concept for concept in concepts().values() if concept.step == step_id]
+
+
+@lru_cache(maxsize=1)
+def design_vocabulary() -> frozenset[str]:
+    """Every word stem the built-in concepts and anti-patterns use: the field's vocabulary, shared by all scenarios."""
+    patterns = [p for c in concepts().values() for p in c.patterns] + [p for a in global_anti_patterns() for p in a.patterns]
+    return frozenset(k for p in patterns for term in p.terms for a in term for k in a.keys if k.isalpha())
 
 
 def concept_ids() -> frozenset[str]:
@@ -86,5 +119,5 @@ def expand(evidence: list[str] | tuple[str, ...]) -> tuple[Pattern, ...]:
         if item.startswith("@"):
             patterns += table[item[1:]].patterns
         else:
-            patterns.append(compile_pattern(item))
+            patterns.append(compile_evidence(item))
     return tuple(patterns)

@@ -60,6 +60,7 @@ _PERCENT_WORDS = frozenset({"%", "percent", "pct", "percentage"})
 _CURRENCY = frozenset("$€£")
 _PLACEHOLDERS = frozenset({"{num}", "{pct}", "{money}", "{time}"})
 _HAS_DIGIT = re.compile(r"[0-9]").search
+
 _ASCII_DIGITS = frozenset("0123456789")
 
 
@@ -104,6 +105,15 @@ def stem(word: str) -> str:
     return w
 
 
+# Numbers written as words count as numbers: plain writing says "four teams" and "half the changes".
+NUMBER_WORDS = frozenset(
+    stem(w)
+    for w in """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty
+    hundred thousand dozen half quarter twice double triple""".split()
+)
+_SHARE_WORDS = frozenset({"half", "quarter"})
+
+
 # --- text ---------------------------------------------------------------------
 
 
@@ -134,6 +144,18 @@ class Text:
     _prefixed: dict[str, list[int]] = field(default_factory=dict)  # `prefix*` -> positions, as looked up
     _spans: dict[Alternative, list[Span]] = field(default_factory=dict)  # spans by alternative, as looked up
     _sorted_words: list[str] | None = None
+    _offsets: dict[int, list[int]] = field(default_factory=dict)  # segment index -> character offset of each token
+
+    @property
+    def segment_starts(self) -> list[int]:
+        return [segment.char_start for segment in self.segments]
+
+    def token_offsets(self, segment: Segment) -> list[int]:
+        """Character offset of each token of `segment`, in `raw` (found again by the same expression that made them)."""
+        offsets = self._offsets.get(segment.index)
+        if offsets is None:
+            offsets = self._offsets[segment.index] = [m.start() for m in _WORD.finditer(self.lowered, segment.char_start, segment.char_end)]
+        return offsets
 
     @property
     def keyset(self):
@@ -218,10 +240,13 @@ def _cuts(text: str) -> list[tuple[int, int]]:
 
 
 def _tag_numbers(text: Text) -> None:
-    """Tag every number as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
-    if not _HAS_DIGIT(text.lowered):
+    """Tag every number (digits or a number word) as {num}, and as {money}, {pct} or {time} when its neighbours say so."""
+    number_words = NUMBER_WORDS.intersection(text.by_key)
+    if not number_words and not _HAS_DIGIT(text.lowered):
         return
-    numbers = sorted(chain.from_iterable(positions for key, positions in text.by_key.items() if key[0] in _ASCII_DIGITS))
+    numbers = sorted(chain.from_iterable(
+        positions for key, positions in text.by_key.items() if key[0] in _ASCII_DIGITS or key in number_words
+    ))
     if not numbers:
         return
     words, tags = text.words, text.by_key
@@ -231,7 +256,7 @@ def _tag_numbers(text: Text) -> None:
         prev = words[position - 1] if position else ""
         nxt = words[position + 1] if position + 1 < count else ""
         after = words[position + 2] if position + 2 < count else ""
-        tag = _number_tag(prev, nxt, after)
+        tag = "{pct}" if words[position] in _SHARE_WORDS else _number_tag(prev, nxt, after)
         if tag:
             tags.setdefault(tag, []).append(position)
 
@@ -332,36 +357,49 @@ def _term_spans(text: Text, term: tuple[Alternative, ...]) -> list[Span]:
     return sorted({span for alternative in term for span in _alternative_spans(text, alternative)})
 
 
-def _near(text: Text, spans: list[Span], start: int, end: int, segment: int) -> bool:
-    """Does one of `spans` start within WINDOW tokens of start..end, in the same segment?"""
+def _near(text: Text, spans: list[Span], start: int, end: int, segment: int) -> Span | None:
+    """The first of `spans` that starts within WINDOW tokens of start..end, in the same segment."""
     i = bisect_left(spans, (start - WINDOW,))
     limit = end + WINDOW + 1
     while i < len(spans) and spans[i][0] < limit:
         if text.segment_of[spans[i][0]] == segment:
-            return True
+            return spans[i]
         i += 1
-    return False
+    return None
 
 
-def _segments_where_near(text: Text, term_spans: list[list[Span]]) -> list[int]:
+def _segments_where_near(text: Text, term_spans: list[list[Span]]) -> dict[int, Span]:
+    """Segment index -> the tokens the match covers: the first span of the rarest term that has every
+    other term near it, widened to those terms' spans."""
     anchor, *others = sorted(term_spans, key=len)
-    segments: list[int] = []
+    segments: dict[int, Span] = {}
     for start, end in anchor:
         segment = text.segment_of[start]
-        if segments and segments[-1] == segment:
+        if segment in segments:
             continue
-        if all(_near(text, spans, start, end, segment) for spans in others):
-            segments.append(segment)
+        first, last = start, end
+        for spans in others:
+            near = _near(text, spans, start, end, segment)
+            if near is None:
+                break
+            first, last = min(first, near[0]), max(last, near[1])
+        else:
+            segments[segment] = (first, last)
     return segments
 
 
 def find(text: Text, pattern: Pattern) -> list[int]:
     """Indexes of the segments in which every term of `pattern` occurs close together."""
+    return list(find_spans(text, pattern))
+
+
+def find_spans(text: Text, pattern: Pattern) -> dict[int, Span]:
+    """As `find`, with the span of the match in each segment."""
     term_spans = []
     for term in pattern.terms:
         spans = _term_spans(text, term)
         if not spans:
-            return []
+            return {}
         term_spans.append(spans)
     return _segments_where_near(text, term_spans)
 
@@ -405,14 +443,14 @@ class PatternSet:
         prefixes = self._prefixes
         return {word[:n] + "*" for word in vocabulary for n in self._prefix_lengths if word[:n] in prefixes and n <= len(word)}
 
-    def search(self, text: Text) -> dict[Pattern, list[int]]:
-        """For every pattern that matches somewhere: the segments where it matches."""
+    def search(self, text: Text) -> dict[Pattern, dict[int, Span]]:
+        """For every pattern that matches somewhere: the segments where it matches, each with the match's span."""
         firsts = text.keyset | self._word_prefixes(text.vocabulary)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
         spans_of_term: dict[int, list[int]] = {}
-        found: dict[Pattern, list[int]] = {}
+        found: dict[Pattern, dict[int, Span]] = {}
         for pattern_id in complete:
             term_spans = []
             for term_id in self._pattern_terms[pattern_id]:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from .steps import STEPS_BY_ID
 
 REPORT_MIME = "application/vnd.workbook.report+json"
+STATES = ("met", "partly", "missing")
 
 
 @dataclass
@@ -26,6 +27,13 @@ class CriterionResult:
     quote: str = ""  # the learner's words that earned it
     probe: str = ""  # what an interviewer would ask when it is missing
     specific: bool = False  # earned by a sentence with numbers or a stated mechanism
+    state: str = ""  # "met", "partly" or "missing"; `met` is True exactly when it is "met"
+    note: str = ""  # for "partly": what the found words lack
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            self.state = "met" if self.met else "missing"
+        self.met = self.state == "met"
 
 
 @dataclass
@@ -59,13 +67,19 @@ class StepReport:
 
     @property
     def missed(self) -> list[str]:
+        """Every criterion not met, including the partly covered ones."""
         return [c.id for c in self.criteria if not c.met]
+
+    @property
+    def partly(self) -> list[str]:
+        return [c.id for c in self.criteria if c.state == "partly"]
 
     def to_dict(self) -> dict:
         return {
             "score": self.score,
             "met": self.met,
             "missed": self.missed,
+            "partly": self.partly,
             "feedback": list(self.feedback),
             "next_move": self.next_move,
             "words": self.words,
@@ -88,14 +102,15 @@ class Report:
         return [hit for step in self.steps.values() for hit in step.anti_patterns]
 
     def improvements(self, count: int = 3) -> list[str]:
-        """The most valuable next moves: heaviest missed criteria first, anti-patterns before all."""
+        """The most valuable next moves: anti-patterns first, then the heaviest missing criteria, then partly covered ones."""
         moves: list[tuple[float, str]] = []
         for step in self.steps.values():
             for hit in step.anti_patterns:
                 moves.append((100.0, f"{step.title}: replace “{hit.quote}”. {hit.better}"))
             for criterion in step.criteria:
                 if not criterion.met:
-                    moves.append((criterion.weight * (100 - step.score) / 10, f"{step.title}: {criterion.probe}"))
+                    share = 0.5 if criterion.state == "partly" else 1.0
+                    moves.append((share * criterion.weight * (100 - step.score) / 10, f"{step.title}: {criterion.probe}"))
         moves.sort(key=lambda move: -move[0])
         return [text for _, text in moves[:count]]
 
@@ -159,7 +174,7 @@ class Report:
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
-        lines = [f"# {self.title or self.scenario}: {self.total:.0f}/100", "", f"Grader: {self.grader}", ""]
+        lines = [f"# {_md(self.title or self.scenario)}: {self.total:.0f}/100", "", f"Grader: {_md(self.grader)}", ""]
         lines += ["| Step | Score | Missing |", "|---|---:|---|"]
         for step in self.steps.values():
             lines.append(f"| {step.title} | {step.score:.0f} | {', '.join(step.missed) or '—'} |")
@@ -167,8 +182,13 @@ class Report:
         for step in self.steps.values():
             lines += ["", f"## {step.title} — {step.score:.0f}/100"]
             for c in step.criteria:
-                mark = "✅" if c.met else "⬜"
-                detail = f" — “{_md(c.quote)}”" if c.met and c.quote else (f" — {_md(c.probe)}" if not c.met else "")
+                mark = {"met": "✅", "partly": "◐"}.get(c.state, "⬜")
+                if c.state == "met":
+                    detail = f" — “{_md(c.quote)}”" if c.quote else ""
+                elif c.state == "partly":
+                    detail = f" — partly: “{_md(c.quote)}”, {_md(c.note)}. {_md(c.probe)}"
+                else:
+                    detail = f" — {_md(c.probe)}"
                 lines.append(f"- {mark} {_md(c.description)}{detail}")
             for h in step.anti_patterns:
                 lines.append(f"- ⚠️ {_md(h.title)}: “{_md(h.quote)}”. {_md(h.better)}")
@@ -188,6 +208,23 @@ class Report:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {"text/plain": self.to_text(), "text/html": self.to_html(), REPORT_MIME: self.to_dict()}
+
+
+def next_move(step: StepReport, answered: bool) -> str:
+    """The one thing to do next in a step, from the report's fields alone (the same for every grader)."""
+    if not answered:
+        return f"Start this step: {STEPS_BY_ID[step.step].question}"
+    if step.anti_patterns:
+        hit = step.anti_patterns[0]
+        return f"Rewrite “{hit.quote}”: {hit.better}"
+    order = {"missing": 0, "partly": 1}
+    open_criteria = sorted((c for c in step.criteria if not c.met), key=lambda c: (order[c.state], -c.weight))
+    if open_criteria:
+        return open_criteria[0].probe
+    vague = [c for c in step.criteria if not c.specific]
+    if vague:
+        return f"Make it concrete with a number or an if-then rule: {vague[0].description}"
+    return "Strong step. Say out loud what you would cut if the budget were halved."
 
 
 def _md(text: str) -> str:

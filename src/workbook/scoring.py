@@ -1,48 +1,68 @@
 """The offline scorer: instant, deterministic, explainable rubric scoring.
 
-How a step is scored (each stage is one small function below):
+How an answer set is scored (each stage is one small function below):
 
-1. The text is split into segments (sentences, bullets, lines) and stemmed.
-2. Segments that earn nothing are set aside, each with a reason the learner sees:
-   text addressed to the grader, a sentence that matches an anti-pattern, and
-   text repeated from an earlier step.
+1. Each step's text is split into segments (sentences, bullets, lines) and stemmed.
+2. Segments that earn nothing are set aside, each with a reason the learner sees
+   (`exclusions` holds the detectors; every stage only adds exclusions):
+   text addressed to the grader, a sentence that matches an anti-pattern, an
+   echo of the scenario's own text (brief, questions, hints, probes), text
+   repeated from an earlier step, and a decision deferred rather than made.
 3. Every rubric criterion looks for its evidence patterns in the remaining
-   segments. Its credit is the best segment's *quality*: a keyword fragment
-   earns a little, a real sentence most, a sentence with numbers or a stated
-   mechanism ("if X, we do Y") all of it.
+   segments. A segment's credit is its *quality* (a keyword fragment earns a
+   little, a statement most, a statement with a number, a condition or an arrow
+   all of it) times its *grounding*: a generic statement that names none of this
+   scenario's people, data or tools counts only as partly covered. Evidence in a
+   clause that turns the idea down ("no human review needed") earns nothing and
+   is reported as a dismissed safeguard.
 4. Step score = (85% weighted criterion credit + 15% coverage of the step's
-   general concepts) × grounding (does the step talk about
-   *this* scenario?) − anti-pattern penalties, clipped to 0–100. An anti-pattern
-   is caught in every step; it costs its full penalty in the steps it lists and
-   half elsewhere.
+   general concepts) - anti-pattern penalties, clipped to 0-100.
+5. The total is the weighted mean of the steps times the answer's *topicality*:
+   an answer that names almost nothing distinctive of this scenario is about
+   another product, whatever its quality.
 
 Every stage can only remove or discount text, never add, so appending
-grader-addressed text or an anti-pattern sentence can never raise a score.
+grader-addressed text, an anti-pattern or a dismissal can never raise a score.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import msgspec
 
+from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
-from .lexicon import AntiPattern, Concept, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Pattern, PatternSet, Segment, Text, analyse, stem
-from .report import AntiPatternHit, CriterionResult, Report, StepReport
-from .scenario import Scenario, load_scenario
+from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
+from .matching import Pattern, PatternSet, Segment, Span, Text, analyse, stem
+from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
+from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
 
 FRAGMENT_CREDIT = 0.1  # a criterion found only in a keyword or list fragment
-SENTENCE_CREDIT = 0.8  # found in a plain sentence
-SPECIFIC_CREDIT = 1.0  # found in a sentence with a number or a stated mechanism
+SENTENCE_CREDIT = 0.8  # found in a plain statement
+SPECIFIC_CREDIT = 1.0  # found in a statement with a number, a condition or an arrow
+UNGROUNDED_SHARE = 0.4  # share of that credit when a shared concept is stated without what the criterion is about
+MET_AT = 0.5  # credit from which a criterion counts as met; below it, as partly covered
 TOPIC_SHARE = 0.15  # share of a step's score earned by the step's general concepts, rubric aside
 TOPIC_CONCEPTS_FOR_FULL = 3  # that many of them, in real sentences, earn the whole share
 MAX_PENALTY = 45.0  # anti-patterns can cost a step at most this much
 OFF_STEP_PENALTY = 0.5  # share of the penalty in a step the anti-pattern does not list
+DISMISSAL_PENALTY = 15.0  # a safeguard the step turns down: as costly as an anti-pattern
+RECKLESS_SHARE = 0.25  # each safeguard turned down after the first takes this share off the total
 REPEAT_OVERLAP = 0.6  # share of a segment's word triples seen before that makes it a repeat
+ECHO_OVERLAP = 0.7  # share of a segment's word triples found in the scenario's own text that makes it an echo
+ECHO_MIN_TRIPLES = 5  # shorter statements ("the reviewer is the real user") are too short to call copied
+# Topicality, two signals (see `_topicality`); each gives no credit at or below its first figure and full
+# credit from its second. Another product's design sits near the first, answers about this scenario,
+# plain or terse, above the second.
+DISTINCT_FROM, DISTINCT_AT = 0.045, 0.095  # share of the answer's distinct content words distinctive of the scenario
+REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words that the scenario's own text uses
+REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
+COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
 QUOTE_CHARS = 180
 
 FUNCTION_WORDS = frozenset(
@@ -59,38 +79,10 @@ GENERIC_WORDS = frozenset(
     stem(w)
     for w in """model models ai system systems user users data team teams product products company
     customer customers tool tools assistant agent agents time need needs want wants make use using
-    help helps internal first new one two what who which their them they with from that this into""".split()
+    help helps internal first new one two what who which their them they with from that this into
+    about also more most much many some such very just like than other others each every would could""".split()
 )
-
-# Text addressed to the grader rather than to the design problem. Each rule is a
-# regular expression with bounded gaps only, guarded by word groups the text
-# must share a word with (a set operation on its vocabulary) and by substrings
-# one of which it must contain: the expressions run only on the rare text that
-# could match.
-def _rule(word_groups: str, markers: str, expression: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...], re.Pattern[str]]:
-    groups = tuple(frozenset(group.split()) for group in word_groups.split(";"))
-    return groups, tuple(markers.split()), re.compile(expression, re.IGNORECASE)
-
-
-_GRADER_RULES = (
-    _rule("system instruction instructions prompt grader", "<", r"</?\s*(?:system|instructions?|prompt|grader)\s*>"),
-    _rule("ignore disregard; rubric instruction instructions criteria grading scoring prompt above previous prior", "",
-          r"\b(?:ignore|disregard)\b[^.\n]{0,40}\b(?:rubric|instructions?|criteria|grading|scoring|prompt|above|previous|prior)\b"),
-    _rule("full maximum max perfect top all; mark marks score scores point points credit", "",
-          r"\b(?:full|maximum|max|perfect|top|all the)\s+(?:marks?|scores?|points?|credit)\b"),
-    _rule("score grade rate mark; this me it my the", "100 10/10 perfect highly maximum full",
-          r"\b(?:score|grade|rate|mark)\s+(?:this|me|it|my answer|the answer)\b[^.\n]{0,25}(?:\b100\b|10/10|\bperfect|\bhighly|\bmaximum|\bfull)"),
-    _rule("you; grader evaluator scorer examiner marker", "",
-          r"\byou\s+(?:are|act as|must act as)\s+(?:now\s+)?(?:a|an|the)\s+(?:grader|evaluator|scorer|examiner|marker)\b"),
-    _rule("dear attention note hey; grader evaluator scorer examiner marker ai model llm", "",
-          r"\b(?:dear|attention|note to(?: the)?|hey)\s+(?:grader|evaluator|scorer|examiner|marker|ai|model|llm)\b"),
-    _rule("as; ai language; must should will", "", r"\bas an? (?:ai|language model)\b[^.\n]{0,30}\b(?:must|should|will)\b"),
-    _rule("this my; answer; is deserves", "", r"\b(?:this|my) answer (?:is|deserves) (?:perfect|excellent|100)"),
-)
-# A line that opens with a role label ("SYSTEM:", "Grader:"), as injected prompts do.
-_ROLE_WORDS = frozenset("system systems assistant assistants grader graders developer developers instruction instructions".split())
-_ROLE_LINE = re.compile(r"\s*(?:system|assistant|grader|developer|instruction)s?\s*:", re.IGNORECASE)
-_THREAT_TALK = re.compile(r"\b(?:inject|attack|malicious|adversar|jailbreak|untrusted|hostile)", re.IGNORECASE)
+RELATION_MARKS = ("→", "->", "=>", "⇒", "=", "<", ">", "≤", "≥")
 
 
 @dataclass
@@ -100,6 +92,8 @@ class _Criterion:
     weight: float
     probe: str
     patterns: tuple[Pattern, ...]
+    generic: frozenset[Pattern]  # patterns that came from a shared @concept: grounded only by the sentence
+    anchors: frozenset[str]  # what the criterion is about: the description's words that name the scenario's situation
 
 
 @dataclass
@@ -107,7 +101,9 @@ class _CompiledScenario:
     scenario: Scenario
     criteria: dict[str, list[_Criterion]]
     anti_patterns: list[AntiPattern]
-    vocabulary: frozenset[str]
+    vocabulary: frozenset[str]  # stems distinctive of this scenario
+    own_words: frozenset[str]  # every content stem of the scenario's text
+    echoes: frozenset[int]  # word triples of the text the learner was given
     pattern_sets: dict[str, PatternSet]  # per step: its criteria's, topic concepts' and anti-patterns' patterns
     topics: dict[str, list[Concept]]
     anti_of_pattern: dict[Pattern, AntiPattern]
@@ -123,17 +119,18 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     if cached is not None and cached.scenario is scenario:
         return cached
     antis = list(global_anti_patterns()) + [make_anti_pattern(msgspec.structs.asdict(a), scenario.id) for a in scenario.anti_patterns]
-    criteria = {
-        step_id: [_Criterion(c.id, c.description, c.weight, c.probe, expand(c.evidence)) for c in spec.criteria]
-        for step_id, spec in scenario.step_specs().items()
-    }
+    vocabulary = _scenario_vocabulary(scenario)
+    situation = frozenset(_content_stems(scenario, with_rubric=False))
+    criteria = {step_id: [_criterion(c, situation) for c in spec.criteria] for step_id, spec in scenario.step_specs().items()}
     anti_patterns = [pattern for anti in antis for pattern in anti.patterns]
     topics = {step_id: step_concepts(step_id) for step_id in STEP_IDS}
     compiled = _CompiledScenario(
         scenario=scenario,
         criteria=criteria,
         anti_patterns=antis,
-        vocabulary=_scenario_vocabulary(scenario),
+        vocabulary=vocabulary,
+        own_words=frozenset(_content_stems(scenario)),
+        echoes=frozenset().union(*(_shingles(analyse(part).keys) for part in _given_texts(scenario))),
         pattern_sets={
             step_id: PatternSet(
                 [p for c in step_criteria for p in c.patterns] + [p for c in topics[step_id] for p in c.patterns] + anti_patterns
@@ -151,6 +148,17 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     return compiled
 
 
+def _is_content(key: str) -> bool:
+    return len(key) > 3 and key.isalpha() and key not in FUNCTION_WORDS and key not in GENERIC_WORDS
+
+
+def _criterion(spec, situation: frozenset[str]) -> _Criterion:
+    own = [item for item in spec.evidence if not item.startswith("@")]
+    generic = set(expand([item for item in spec.evidence if item.startswith("@")])) - set(expand(own))
+    anchors = situation.intersection(analyse(spec.description).keys) - design_vocabulary()
+    return _Criterion(spec.id, spec.description, spec.weight, spec.probe, expand(spec.evidence), frozenset(generic), anchors)
+
+
 # Pattern -> (owner number, rank of the pattern among the owner's patterns) for each owner using it.
 _Owners = dict[Pattern, tuple[tuple[int, int], ...]]
 
@@ -163,47 +171,50 @@ def _owners(pattern_groups: list[tuple[Pattern, ...]]) -> _Owners:
     return {pattern: tuple(links) for pattern, links in owners.items()}
 
 
-def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
-    """Content words of the brief, people, sources and tools: what 'talking about this scenario' means."""
+def _given_texts(scenario: Scenario) -> list[str]:
+    """Everything the learner was given or shown: restating it decides nothing."""
+    parts = [scenario.title, scenario.summary, *scenario.brief.split("\n\n")]
+    parts += [f"{s.name}: {s.interest}" for s in scenario.stakeholders]
+    parts += [f"{s.name}: {s.description} {s.access}" for s in scenario.context_sources]
+    parts += [f"{t.name.replace('_', ' ')}: {t.description}" for t in scenario.tools]
+    parts += [scenario.constraints.latency_budget, scenario.constraints.cost_budget, *scenario.constraints.other]
+    for spec in scenario.step_specs().values():
+        parts += [*spec.questions, *spec.hints, *(c.probe for c in spec.criteria), *(c.description for c in spec.criteria)]
+    return parts
+
+
+def _content_stems(scenario: Scenario, with_rubric: bool = True) -> set[str]:
     parts = [scenario.title, scenario.summary, scenario.brief]
     parts += [f"{s.name} {s.interest}" for s in scenario.stakeholders]
-    parts += [f"{s.name} {s.description}" for s in scenario.context_sources]
+    parts += [f"{s.name} {s.description} {s.access}" for s in scenario.context_sources]
     parts += [f"{t.name.replace('_', ' ')} {t.description}" for t in scenario.tools]
-    keys = analyse(" ".join(parts)).keys
-    return frozenset(k for k in keys if len(k) > 3 and k.isalpha() and k not in FUNCTION_WORDS and k not in GENERIC_WORDS)
+    parts += scenario.constraints.other
+    if with_rubric:
+        parts += [c.description for spec in scenario.step_specs().values() for c in spec.criteria]
+    return set(filter(_is_content, analyse(" ".join(parts)).keys))
+
+
+@lru_cache(maxsize=1)
+def _common_stems() -> frozenset[str]:
+    """Stems found in many of the shipped scenarios: ordinary words of the field, not of any one product."""
+    scenarios, _ = load_all(shipped_exercises_dir())
+    counts: dict[str, int] = {}
+    for scenario in scenarios.values():
+        for key in _content_stems(scenario):
+            counts[key] = counts.get(key, 0) + 1
+    # The field's own vocabulary (rollout, review, retrieval ...) is common as soon as two products share it;
+    # a product's nouns that a concept happens to name (refund, invoice) stay distinctive of that product.
+    design = design_vocabulary()
+    return frozenset(key for key, count in counts.items() if count >= COMMON_SCENARIOS or (count >= 2 and key in design))
+
+
+def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
+    """What 'talking about this scenario' means: its people, data, tools and domain, minus the field's common
+    words and the design vocabulary every scenario shares (rollout, review, retrieval ...)."""
+    return frozenset(_content_stems(scenario) - _common_stems())
 
 
 # --- segment classification ---------------------------------------------------------------
-
-
-def _grader_addressed_segments(text: Text) -> list[Segment]:
-    """Segments holding text addressed to the grader, unless they discuss such attacks."""
-    found: dict[int, Segment] = {}
-    for start, end in _grader_addressed_spans(text):
-        for segment in text.segments:
-            if segment.char_end > start and segment.char_start < end and not _THREAT_TALK.search(segment.text):
-                found[segment.index] = segment
-    return [found[index] for index in sorted(found)]
-
-
-def _grader_addressed_spans(text: Text) -> list[tuple[int, int]]:
-    spans = []
-    vocabulary = text.vocabulary
-    for word_groups, markers, expression in _GRADER_RULES:
-        for group in word_groups:
-            if group.isdisjoint(vocabulary):
-                break
-        else:
-            if not markers or any(marker in text.lowered for marker in markers):
-                spans += [match.span() for match in expression.finditer(text.raw)]
-    if ":" in text.raw and not _ROLE_WORDS.isdisjoint(vocabulary):
-        offset = 0
-        for line in text.raw.split("\n"):
-            match = _ROLE_LINE.match(line) if ":" in line else None
-            if match:
-                spans.append((offset, offset + match.end()))
-            offset += len(line) + 1
-    return spans
 
 
 def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
@@ -217,20 +228,22 @@ def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
 def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
     """The credit multiplier of a counted segment, from its text and stems.
 
-    A keyword, or a list of one- and two-word keywords, is a fragment; a
-    statement with a number, or one that states a mechanism as a condition and
-    a consequence ("if X, we do Y"), is specific; anything else is a sentence.
+    A keyword, or a list of one- and two-word keywords, is a fragment. A
+    statement with a number, a condition and its consequence ("if X, we do Y"),
+    or a relation written as terse notes write it ("refund > $75 → agent") is
+    specific; anything else is a statement.
     """
     count = len(keys)
-    if count < 4:
+    related = any(mark in piece for mark in RELATION_MARKS)
+    if has_number or related or (count >= 6 and not CONDITIONALS.isdisjoint(keys)):
+        return SPECIFIC_CREDIT if count >= 3 else FRAGMENT_CREDIT
+    if count < 3:
         return FRAGMENT_CREDIT
     items = 1 + piece.count(",") + piece.count(";") + piece.count("/") + piece.count(" and ")
     if items >= 3 and count / items <= 2.5:
         return FRAGMENT_CREDIT
-    if count < 8 and sum(map(FUNCTION_WORDS.__contains__, keys)) / count < 0.1:
+    if count < 6 and not any(map(FUNCTION_WORDS.__contains__, keys)):
         return FRAGMENT_CREDIT
-    if has_number or (count >= 8 and not CONDITIONALS.isdisjoint(keys)):
-        return SPECIFIC_CREDIT
     return SENTENCE_CREDIT
 
 
@@ -248,24 +261,39 @@ def _quote(segment: Segment) -> str:
 
 @dataclass
 class _StepText:
+    step_id: str
     text: Text
     excluded: dict[int, str]  # segment index -> reason it earns nothing
     quality: dict[int, float]  # segment index -> credit multiplier for counted segments
     hits: list[AntiPatternHit]
     flags: list[str]
-    matches: dict[Pattern, list[int]]  # pattern -> segments where it matched
+    matches: dict[Pattern, dict[int, Span]]  # pattern -> segments where it matched, with the match
+    mentioned: set[str] = field(default_factory=set)  # distinctive scenario stems in the counted text
+    content: Counter[str] = field(default_factory=Counter)  # content stems in the counted text, with counts
 
 
 def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
     text = analyse(raw)
-    matches = compiled.pattern_sets[step_id].search(text)
-    excluded: dict[int, str] = {}
-    flags: list[str] = []
-    title = STEPS_BY_ID[step_id].title
-    for segment in _grader_addressed_segments(text):
-        excluded[segment.index] = "Ignored text addressed to the grader"
-        flags.append(f"grader_addressed_text: {step_id}: ignored “{_quote(segment)}”")
-    hits: list[AntiPatternHit] = []
+    step = _StepText(step_id, text, {}, {}, [], [], compiled.pattern_sets[step_id].search(text))
+    _exclude_grader_addressed(step)
+    _exclude_anti_patterns(step, compiled)
+    _exclude_echoes_and_repeats(step, compiled, seen)
+    _exclude_undecided(step)
+    _rate_counted(step)
+    return step
+
+
+GRADER_ADDRESSED = "Ignored text addressed to the grader; the step earns nothing"
+
+
+def _exclude_grader_addressed(step: _StepText) -> None:
+    for segment in exclusions.grader_addressed(step.text):
+        step.excluded[segment.index] = GRADER_ADDRESSED
+        step.flags.append(f"Ignored text addressed to the grader in {STEPS_BY_ID[step.step_id].title}: “{_quote(segment)}”")
+
+
+def _exclude_anti_patterns(step: _StepText, compiled: _CompiledScenario) -> None:
+    text, matches = step.text, step.matches
     matched_antis = {compiled.anti_of_pattern[p] for p in matches if p in compiled.anti_of_pattern}
     for anti in (a for a in compiled.anti_patterns if a in matched_antis):
         touched = {(index, pattern) for pattern in anti.patterns for index in matches.get(pattern, ())}
@@ -273,127 +301,208 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[in
         for index, _ in touched:
             # A sentence that only rejects the weak move costs nothing but earns nothing either:
             # crediting it would let an appended anti-pattern raise a score.
-            excluded.setdefault(index, f"Anti-pattern: {anti.title}")
+            step.excluded.setdefault(index, f"Anti-pattern: {anti.title}")
         if found:
             quote = _quote(text.segments[found[0]])
-            penalty = anti.penalty if step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
-            hits.append(AntiPatternHit(anti.id, anti.title, step_id, quote, anti.better, anti.source, penalty))
+            penalty = anti.penalty if step.step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
+            step.hits.append(AntiPatternHit(anti.id, anti.title, step.step_id, quote, anti.better, anti.source, penalty))
+
+
+def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, seen: dict[int, str]) -> None:
+    text, excluded = step.text, step.excluded
     repeated_from: set[str] = set()
+    echoed = 0
     step_shingles: set[int] = set()
-    quality: dict[int, float] = {}
+    for segment in text.segments:
+        shingles = _shingles(text.keys[segment.start : segment.end])
+        step_shingles |= shingles
+        if segment.index in excluded or len(shingles) < 2:
+            continue
+        if len(shingles) >= ECHO_MIN_TRIPLES and len(shingles & compiled.echoes) >= ECHO_OVERLAP * len(shingles):
+            excluded[segment.index] = "Restates the scenario or its questions instead of deciding: earns nothing"
+            echoed += 1
+            continue
+        earlier = shingles & seen.keys()
+        if len(earlier) >= REPEAT_OVERLAP * len(shingles):
+            source = min((seen[s] for s in earlier), key=STEP_IDS.index)
+            excluded[segment.index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
+            repeated_from.add(source)
+    # Register everything, counted or not, for the later steps.
+    seen.update(dict.fromkeys(step_shingles - seen.keys(), step.step_id))
+    title = STEPS_BY_ID[step.step_id].title
+    for source in sorted(repeated_from, key=STEP_IDS.index):
+        step.flags.append(f"{title} repeats text from {STEPS_BY_ID[source].title}; it earns credit once.")
+    if echoed:
+        step.flags.append(f"{title}: {echoed} sentence(s) restate the brief or the questions; only your own decisions earn credit.")
+
+
+def _exclude_undecided(step: _StepText) -> None:
+    for segment in step.text.segments:
+        if segment.index not in step.excluded and exclusions.undecided(segment):
+            step.excluded[segment.index] = "Says a decision will be made, not what it is: earns nothing"
+
+
+def _rate_counted(step: _StepText) -> None:
+    text = step.text
     numbered = set(map(text.segment_of.__getitem__, text.positions("{num}")))
     for segment in text.segments:
-        index = segment.index
-        keys = text.keys[segment.start : segment.end]
-        shingles = _shingles(keys)
-        step_shingles |= shingles
-        if index in excluded:
-            continue
-        if len(shingles) >= 2:
-            earlier = shingles & seen.keys()
-            if len(earlier) >= REPEAT_OVERLAP * len(shingles):
-                source = min((seen[s] for s in earlier), key=STEP_IDS.index)
-                excluded[index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
-                repeated_from.add(source)
-                continue
-        quality[index] = _segment_quality(segment.text, keys, index in numbered)
-    # Register everything, counted or not, for the later steps.
-    seen.update(dict.fromkeys(step_shingles - seen.keys(), step_id))
-    for source in sorted(repeated_from, key=STEP_IDS.index):
-        flags.append(f"repeated_text: {step_id}: repeats text from {source}; it earns credit once ({title})")
-    return _StepText(text, excluded, quality, hits, flags, matches)
+        if segment.index not in step.excluded:
+            keys = text.keys[segment.start : segment.end]
+            step.quality[segment.index] = _segment_quality(segment.text, keys, segment.index in numbered)
 
 
-# --- scoring ------------------------------------------------------------------------------------
-
-
-def _grounding(step: _StepText, vocabulary: frozenset[str]) -> float:
-    """1.0 when the counted text names at least three things from this scenario; less when generic."""
-    keys = step.text.keys
-    mentioned: set[str] = set()
+def _count_words(step: _StepText, vocabulary: frozenset[str]) -> None:
+    """The content words of what still counts once every stage has run, for the answer's topicality."""
+    text = step.text
     for index in step.quality:
-        segment = step.text.segments[index]
-        mentioned.update(vocabulary.intersection(keys[segment.start : segment.end]))
-        if len(mentioned) >= 3:
-            return 1.0
-    return 0.6 + 0.4 * len(mentioned) / 3
+        if index not in step.excluded:
+            segment = text.segments[index]
+            keys = text.keys[segment.start : segment.end]
+            step.content.update(filter(_is_content, keys))
+            step.mentioned.update(vocabulary.intersection(keys))
 
 
-def _best_segments(step: _StepText, owners: _Owners, count: int) -> list[tuple[float, int]]:
-    """For each of `count` owners (criteria or concepts), its best counted segment among the matches of its
-    patterns: (quality, segment index), or (0.0, -1). Ties go to the owner's earlier pattern, then the earlier
-    segment. Walking the few matches, not every owner's patterns, keeps this cheap."""
-    best = [(0.0, -1, 0)] * count
-    quality = step.quality
+# --- criteria -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Evidence:
+    credit: float = 0.0
+    index: int = -1
+    rank: int = 0
+    note: str = ""
+    dismissed: int = -1  # a segment that turned the idea down
+
+
+def _credit(criterion: _Criterion, pattern: Pattern, step: _StepText, index: int) -> tuple[float, str]:
+    """Credit one match earns for one criterion, and why it is only partial when it is."""
+    quality = step.quality.get(index, 0.0)
+    if not quality:
+        return 0.0, ""
+    segment = step.text.segments[index]
+    keys = step.text.keys[segment.start : segment.end]
+    if pattern in criterion.generic and criterion.anchors and criterion.anchors.isdisjoint(keys):
+        return quality * UNGROUNDED_SHARE, "the idea is there, but not tied to what this criterion is about here"
+    if quality == FRAGMENT_CREDIT:
+        return quality, "only as a keyword, not as a statement of how it works"
+    return quality, ""
+
+
+def _judge_criteria(step: _StepText, criteria: list[_Criterion], owners: _Owners) -> list[_Evidence]:
+    """For each criterion, its best counted segment (ties: the criterion's earlier pattern, then the earlier segment)."""
+    best = [_Evidence() for _ in criteria]
     for pattern, segments in step.matches.items():
         for owner, rank in owners.get(pattern, ()):
-            for index in segments:
-                credit = quality.get(index, 0.0)
-                best_credit, best_index, best_rank = best[owner]
-                if credit > best_credit or (credit == best_credit and credit and (rank, index) < (best_rank, best_index)):
-                    best[owner] = (credit, index, rank)
-    return [(credit, index) for credit, index, _ in best]
+            criterion, evidence = criteria[owner], best[owner]
+            own_keys = frozenset(k for term in pattern.terms for alternative in term for k in alternative.keys)
+            for index, span in segments.items():
+                if index not in step.quality:
+                    continue
+                if exclusions.dismisses(step.text, step.text.segments[index], span, own_keys):
+                    if evidence.dismissed < 0:
+                        evidence.dismissed = index
+                    continue
+                credit, note = _credit(criterion, pattern, step, index)
+                if credit > evidence.credit or (credit == evidence.credit and credit and (rank, index) < (evidence.rank, evidence.index)):
+                    evidence.credit, evidence.index, evidence.rank, evidence.note = credit, index, rank, note
+    return best
+
+
+def _criterion_result(criterion: _Criterion, step: _StepText, evidence: _Evidence) -> CriterionResult:
+    state = "met" if evidence.credit >= MET_AT else "partly" if evidence.credit > 0 else "missing"
+    result = CriterionResult(criterion.id, criterion.description, criterion.weight, met=state == "met", probe=criterion.probe, state=state)
+    if evidence.index >= 0:
+        result.quote = _quote(step.text.segments[evidence.index])
+        result.specific = evidence.credit >= SPECIFIC_CREDIT
+        result.note = evidence.note
+    return result
+
+
+DISMISSED = "dismissed-safeguard"
+
+
+def _dismissal_hits(step: _StepText, criteria: list[_Criterion], best: list[_Evidence]) -> list[AntiPatternHit]:
+    hits = []
+    for criterion, evidence in zip(criteria, best):
+        if evidence.dismissed >= 0 and evidence.credit < MET_AT:
+            quote = _quote(step.text.segments[evidence.dismissed])
+            better = f"Keep the safeguard and say how it works here: {criterion.description}"
+            hits.append(AntiPatternHit(DISMISSED, "Turning down a safeguard the design needs", step.step_id, quote, better, "scorer", DISMISSAL_PENALTY))
+            step.excluded.setdefault(evidence.dismissed, "Turns the safeguard down")
+    return hits
 
 
 def _topic_credit(step_id: str, compiled: _CompiledScenario, step: _StepText) -> float:
     """How much of the step's general ground the counted text covers (0 to 1), rubric aside."""
-    best = _best_segments(step, compiled.topic_owners[step_id], len(compiled.topics[step_id]))
-    return min(1.0, sum(credit for credit, _ in best) / TOPIC_CONCEPTS_FOR_FULL)
+    concepts = compiled.topics[step_id]
+    best = [0.0] * len(concepts)
+    for pattern, segments in step.matches.items():
+        for owner, _ in compiled.topic_owners[step_id].get(pattern, ()):
+            for index in segments:
+                best[owner] = max(best[owner], step.quality.get(index, 0.0))
+    return min(1.0, sum(best) / TOPIC_CONCEPTS_FOR_FULL)
 
 
-def _criterion_result(criterion: _Criterion, step: _StepText, credit: float, index: int) -> CriterionResult:
-    result = CriterionResult(criterion.id, criterion.description, criterion.weight, met=index >= 0, probe=criterion.probe)
-    if index >= 0:
-        result.quote = _quote(step.text.segments[index])
-        result.specific = credit >= SPECIFIC_CREDIT
-    return result
-
-
-def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> tuple[StepReport, list[str]]:
+def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> tuple[StepReport, _StepText]:
     step = _classify(step_id, raw, compiled, seen)
     criteria = compiled.criteria[step_id]
-    best = _best_segments(step, compiled.criterion_owners[step_id], len(criteria))
-    results = [_criterion_result(c, step, credit, index) for c, (credit, index) in zip(criteria, best)]
-    rubric = sum(c.weight * credit for c, (credit, _) in zip(criteria, best)) / sum(c.weight for c in criteria)
+    best = _judge_criteria(step, criteria, compiled.criterion_owners[step_id])
+    step.hits += _dismissal_hits(step, criteria, best)
+    _count_words(step, compiled.vocabulary)
+    results = [_criterion_result(c, step, evidence) for c, evidence in zip(criteria, best)]
+    rubric = sum(c.weight * e.credit for c, e in zip(criteria, best)) / sum(c.weight for c in criteria)
     coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * _topic_credit(step_id, compiled, step))
     penalty = min(MAX_PENALTY, sum(hit.penalty for hit in step.hits))
-    score = max(0.0, min(100.0, coverage * _grounding(step, compiled.vocabulary) - penalty))
+    score = max(0.0, min(100.0, coverage - penalty))
+    if any(reason == GRADER_ADDRESSED for reason in step.excluded.values()):
+        score = 0.0  # a step that talks to the grader cannot be taken at its word
     report = StepReport(step_id, round(score, 1), results, step.hits, words=len(step.text.keys))
     report.feedback = _feedback(report, step)
-    report.next_move = _next_move(report, step)
-    return report, step.flags
+    report.next_move = next_move(report, bool(step.text.keys))
+    return report, step
 
 
 def _feedback(report: StepReport, step: _StepText) -> list[str]:
     notes = []
     for c in report.criteria:
-        if c.met:
+        if c.state == "met":
             notes.append(f"Met: {c.description} — “{c.quote}”")
+        elif c.state == "partly":
+            notes.append(f"Partly: {c.description} Found “{c.quote}”, {c.note}. Ask yourself: {c.probe}")
         else:
             notes.append(f"Missing: {c.description} Ask yourself: {c.probe}")
     for hit in report.anti_patterns:
         notes.append(f"Anti-pattern: {hit.title} — “{hit.quote}”. Better: {hit.better}")
     for index, reason in sorted(step.excluded.items()):
-        if not reason.startswith("Anti-pattern"):
+        if not reason.startswith(("Anti-pattern", "Turns the safeguard")):
             notes.append(f"{reason}: “{_quote(step.text.segments[index])}”")
     if step.text.keys and step.quality and all(q == FRAGMENT_CREDIT for q in step.quality.values()):
         notes.append("Only keywords or fragments: write full sentences that say how the idea works here.")
     return notes
 
 
-def _next_move(report: StepReport, step: _StepText) -> str:
-    if not step.text.keys:
-        return f"Start this step: {STEPS_BY_ID[report.step].question}"
-    if report.anti_patterns:
-        hit = report.anti_patterns[0]
-        return f"Rewrite “{hit.quote}”: {hit.better}"
-    missed = sorted((c for c in report.criteria if not c.met), key=lambda c: -c.weight)
-    if missed:
-        return missed[0].probe
-    vague = [c for c in report.criteria if not c.specific]
-    if vague:
-        return f"Make it concrete with a number or an if-then rule: {vague[0].description}"
-    return "Strong step. Say out loud what you would cut if the budget were halved."
+def _ramp(value: float, low: float, high: float) -> float:
+    return max(0.0, min(1.0, (value - low) / (high - low)))
+
+
+def _topicality(mentioned: set[str], content: Counter[str], compiled: _CompiledScenario) -> float:
+    """1.0 for an answer about this scenario, down to 0 for a design of another product.
+
+    Two signals, multiplied. (1) What share of the answer's distinct content
+    words are distinctive of this scenario. (2) What the answer keeps coming
+    back to: of the content words it uses more than once (the field's own
+    vocabulary aside), the share the scenario's text also uses. A design for a
+    neighbouring product shares some words with this one, but its repeated
+    nouns are its own (claims, receipts, diners), not this scenario's.
+    """
+    distinct = _ramp(len(mentioned) / len(content) if content else 0.0, DISTINCT_FROM, DISTINCT_AT)
+    design = design_vocabulary()
+    repeated = {word: count for word, count in content.items() if count > 1 and word not in design}
+    total = sum(repeated.values())
+    if total < REPEATED_MIN:
+        return distinct
+    own = sum(count for word, count in repeated.items() if word in compiled.own_words)
+    return distinct * _ramp(own / total, REPEATED_FROM, REPEATED_AT)
 
 
 def _as_answers(answers: Answers | dict | str | os.PathLike) -> Answers:
@@ -412,12 +521,29 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     seen: dict[int, str] = {}  # hashed word triple -> the step it first appeared in
     steps: dict[str, StepReport] = {}
     flags: list[str] = []
+    mentioned: set[str] = set()
+    content: Counter[str] = Counter()
     for step_id in STEP_IDS:
-        steps[step_id], step_flags = _step_report(step_id, answers.text(step_id), compiled, seen)
-        flags += step_flags
-    empty = [s for s in STEP_IDS if not answers.text(s).strip()]
+        steps[step_id], step = _step_report(step_id, answers.text(step_id), compiled, seen)
+        flags += step.flags
+        mentioned |= step.mentioned
+        content.update(step.content)
+    empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.text(s).strip()]
     if empty:
-        flags.append(f"empty_steps: {len(empty)} of {len(STEP_IDS)} steps have no answer ({', '.join(empty)})")
+        flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
+    topicality = _topicality(mentioned, content, compiled)
+    if topicality < 1.0 and content:
+        flags.append(
+            f"The answer names little that is specific to this scenario ({len(mentioned)} of its {len(content)} content words), "
+            f"so its scores count at {topicality:.0%}: write about this product's people, data and tools."
+        )
+        for report in steps.values():
+            report.score = round(report.score * topicality, 1)
     weights = {step_id: spec.weight for step_id, spec in scenario.step_specs().items()}
     total = sum(weights[s] * steps[s].score for s in STEP_IDS) / sum(weights.values())
+    dismissed = sum(hit.id == DISMISSED for report in steps.values() for hit in report.anti_patterns)
+    if dismissed > 1:
+        share = max(0.0, 1 - RECKLESS_SHARE * (dismissed - 1))
+        flags.append(f"The design turns down {dismissed} safeguards it needs, so the total counts at {share:.0%}.")
+        total *= share
     return Report(scenario.id, "offline", round(total, 1), steps, flags, scenario.title, answers.learner)

@@ -20,7 +20,7 @@ from workbook.steps import STEP_IDS
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "reports.jsonl"
-CALIBRATION_DIRS = [HERE.parent / "calibration", HERE.parents[1] / "calibration"]
+CALIBRATION_DIRS = [HERE.parents[1] / "calibration"]
 SAMPLE = 40
 SEED = 11
 

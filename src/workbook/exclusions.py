@@ -1,0 +1,282 @@
+"""Detectors for text that must not earn credit, each a small pure function.
+
+Like nbgrader's preprocessors, every detector can only *add* exclusions (a
+segment index and the reason the learner sees); none can add credit. That keeps
+the property the tests check: appending text never raises a score.
+
+- `grader_addressed`: text talking to the grader ("ignore the rubric", "SYSTEM:").
+- `undecided`: a decision deferred rather than made ("we will decide which ...").
+- `dismissal`: a safeguard mentioned only to be turned down ("no human review needed").
+
+All are linear in the text: regular expressions without nested repetition, and
+one bisect per match to find its segment.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from .matching import Segment, Text, stem
+
+# --- text addressed to the grader -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraderRule:
+    """One way of talking to the grader, written as slots: alternatives of words, or a gap of at most N characters.
+
+    The regular expression and the guard (the words the text must contain before
+    the expression is worth running) are both built from the same slots, so they
+    cannot drift apart.
+    """
+
+    slots: tuple[tuple[str, ...] | int, ...]
+    names_the_grader: bool  # mentions marks, scores or the grader: flagged even inside design talk
+    expression: re.Pattern[str]
+    guard: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, *slots: tuple[str, ...] | int, names_the_grader: bool = True, prefix: str = r"\b", suffix: str = r"\b") -> GraderRule:
+        parts = []
+        for slot in slots:
+            if isinstance(slot, int):
+                parts.append(rf"[^.\n]{{0,{slot}}}")
+            else:
+                words = "|".join(r"\s+".join(map(re.escape, alternative.split())) for alternative in slot)
+                parts.append(rf"(?:{words})")
+        expression = re.compile(prefix + _join(parts) + suffix, re.IGNORECASE)
+        guard = tuple(frozenset(_first_word(a) for a in slot) for slot in slots if not isinstance(slot, int))
+        return cls(tuple(slots), names_the_grader, expression, guard)
+
+    def could_match(self, vocabulary: set[str]) -> bool:
+        return all(not group.isdisjoint(vocabulary) for group in self.guard)
+
+
+def _join(parts: list[str]) -> str:
+    """Word slots follow each other with whitespace between them; a gap slot absorbs its own spacing."""
+    joined = parts[0]
+    for previous, part in zip(parts, parts[1:]):
+        gap = previous.startswith("[^") or part.startswith("[^")
+        joined += (r"\b" + part + r"\b" if part.startswith("[^") else part) if gap else r"\s+" + part
+    return joined
+
+
+def _first_word(alternative: str) -> str:
+    """The token the text's vocabulary holds for an alternative's first word (as `matching` tokenises it)."""
+    word = re.findall(r"\d+|[a-z]+(?:'[a-z]+)?", alternative.lower())
+    return word[0] if word else alternative
+
+
+_MARKS = ("mark", "marks", "score", "scores", "point", "points", "credit", "grade", "grades")
+_GRADER = ("grader", "evaluator", "scorer", "examiner", "marker")
+GRADER_RULES: tuple[GraderRule, ...] = (
+    GraderRule.of(("system", "instruction", "instructions", "prompt", "grader"), names_the_grader=False, prefix=r"</?\s*", suffix=r"\s*>"),
+    GraderRule.of(("ignore", "disregard"), 40, ("rubric", "criteria", "grading", "scoring", "grader")),
+    GraderRule.of(("ignore", "disregard", "forget"), 40, ("instruction", "instructions", "prompt", "above", "previous", "prior"), names_the_grader=False),
+    GraderRule.of(("full", "maximum", "max", "perfect", "top", "all the"), _MARKS),
+    GraderRule.of(("score", "grade", "rate", "mark"), ("this", "me", "it", "my answer", "the answer"), 25, ("100", "10/10", "perfect", "perfectly", "highly", "maximum", "full")),
+    GraderRule.of(("you",), ("are", "act as", "must act as"), ("now a", "now an", "now the", "a", "an", "the"), _GRADER),
+    GraderRule.of(("dear", "attention", "note to", "note to the", "hey"), _GRADER + ("ai", "model", "llm")),
+    GraderRule.of(("as",), ("an ai", "a language model", "an llm"), 30, ("must", "should", "will"), names_the_grader=False),
+    GraderRule.of(("this", "my"), ("answer",), ("is", "deserves"), ("perfect", "excellent", "100")),
+)
+# A line that opens with a role label ("SYSTEM:", "Grader:"), as injected prompts do.
+_ROLE_WORDS = frozenset("system systems assistant assistants grader graders developer developers instruction instructions".split())
+_ROLE_LINE = re.compile(r"\s*(?:system|assistant|grader|developer|instruction)s?\s*:", re.IGNORECASE)
+# A segment that describes hostile text as something the system handles is design talk, not an attack.
+DESIGN_TALK = re.compile(
+    r"\b(?:inject\w*|attack\w*|malicious|adversar\w*|jailbreak\w*|untrusted|hostile|as data|treat(?:s|ed)? (?:it |them )?as|"
+    r"embedded|hidden|smuggl\w*|tries to|trying to|attempts? to|asks? (?:it |the \w+ )?to|asking (?:it )?to|"
+    r"(?:text|content|notes?|emails?|documents?|messages?|tickets?|pages?|comments?) (?:that|which|saying|with)|"
+    r"filter\w*|detect\w*|flag\w*|strip\w*|block\w*|quarantin\w*|refuses?|sanitis\w*|sanitiz\w*)",
+    re.IGNORECASE,
+)
+
+
+def _segment_at(text: Text, char: int) -> int:
+    """Index of the segment containing character offset `char`, or the one just before it."""
+    return bisect_right(text.segment_starts, char) - 1
+
+
+# Words in quotation marks are mentioned, not said: 'a ticket saying "ignore your instructions"'.
+_QUOTED = re.compile(r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|(?<![\w])\'[^\'\n]{1,300}\'(?![\w])')
+
+
+def grader_addressed(text: Text) -> list[Segment]:
+    """Segments holding text addressed to the grader. Injection-shaped text that is quoted, or that the
+    segment describes as something the system handles ("a note saying ignore previous instructions is
+    treated as data"), is design talk and stays; text that names the grader or its marks is flagged
+    wherever it is."""
+    found: dict[int, Segment] = {}
+    quoted = [m.span() for m in _QUOTED.finditer(text.raw)] if any(q in text.raw for q in "\"“'") else []
+    for start, end, names_the_grader in _grader_spans(text):
+        if not names_the_grader and any(q_start <= start and end <= q_end for q_start, q_end in quoted):
+            continue
+        first = max(0, _segment_at(text, start))
+        for index in range(first, len(text.segments)):
+            segment = text.segments[index]
+            if segment.char_start >= end:
+                break
+            if segment.char_end > start and (names_the_grader or not DESIGN_TALK.search(segment.text)):
+                found[index] = segment
+    return [found[index] for index in sorted(found)]
+
+
+def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
+    spans = []
+    for rule in GRADER_RULES:
+        if rule.could_match(text.vocabulary):
+            spans += [(*match.span(), rule.names_the_grader) for match in rule.expression.finditer(text.raw)]
+    if ":" in text.raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
+        offset = 0
+        for line in text.raw.split("\n"):
+            match = _ROLE_LINE.match(line) if ":" in line else None
+            if match:
+                names = "grader" in match.group(0).lower()
+                spans.append((offset, offset + match.end(), names))
+            offset += len(line) + 1
+    return spans
+
+
+# --- decisions deferred, not made --------------------------------------------------------------------
+
+# "We will decide which facts are fetched live", "the team needs to think about retries", "it is
+# important to consider ...": a question turned into a statement. Two shapes: a planning verb followed
+# by the question it leaves open (which, what, how, whether ...), or a verb of pure deliberation.
+_SUBJECT = r"\b(?:we|i|the team|our team|they|you)(?:'ll|'d| will| would| should| shall| need to| needs to| must| have to| has to| are going to| plan to| want to| can| could| might| may| then| also| still| first| carefully| later| next)*"
+_PLANNING = (
+    r"decide|determine|define|identify|describe|list|specify|choose|pick|work out|figure out|find out|establish|agree on|agree|"
+    r"clarify|consider|think about|think through|explore|investigate|discuss|map out|spell out|set out|document|write down|settle|work through|"
+    r"note|ask|rank|sort|map|examine"
+)
+_DELIBERATION = r"consider|think about|think through|take into account|keep in mind|look into|explore|investigate|discuss|reflect on|weigh up|find a way|put numbers on|pay attention to"
+_UNDECIDED = re.compile(
+    rf"{_SUBJECT} (?:{_PLANNING})(?: \w+){{0,4}}? (?:which|what|whether|how|where|when|who|why)\b"
+    rf"|{_SUBJECT} (?:{_DELIBERATION})\b"
+    r"|\b(?:it is|it's|it will be) (?:important|crucial|key|essential|necessary|worth) to (?:consider|think about|decide|determine|define|figure out|look at|address)\b"
+    r"|\bto be (?:decided|determined|defined|confirmed|agreed)\b|\btbd\b",
+    re.IGNORECASE,
+)
+# After a colon or semicolon, a number, an arrow or a limit states the decision the sentence promised.
+_DECIDED_AFTER = re.compile(r"[:;—–][^:;]*(?:\d|→|->|=>|\b(?:if|only|always|never|at most|at least|no more than|under|above|below)\b)", re.IGNORECASE)
+
+
+def undecided(segment: Segment) -> bool:
+    """The sentence defers the decision ("we will decide which ...") and does not go on to state it."""
+    match = _UNDECIDED.search(segment.text)
+    return bool(match) and not _DECIDED_AFTER.search(segment.text, match.end())
+
+
+# --- safeguards turned down --------------------------------------------------------------------------
+
+# Negations of a thing ("no canary", "without review") and of a doing ("we don't test it").
+_NOUN_NEGATORS = frozenset(stem(w) for w in "no without nor neither".split())
+_VERB_NEGATORS = frozenset(stem(w) for w in "not never don't won't isn't aren't doesn't didn't can't cannot shouldn't wouldn't".split())
+_WITHOUT = stem("without")
+NEGATION_REACH = 3  # a negation turns the evidence down only when it stands this close to it
+_CONDITION_START = re.compile(r"\W*(?:if|when|whenever|unless|until|once|where|in case)\b", re.IGNORECASE)
+# After a verb negation, the verbs that turn a safeguard down rather than forbid a risky action:
+# "we won't need review", "we don't test it" (whereas "never issue a refund" and "not sent" are rules).
+_DISMISSING_VERBS = frozenset(
+    stem(w)
+    for w in """need needs require requires bother add include build worry care plan implement spend invest test monitor
+    track review check verify audit measure evaluate want needed necessary required worth important useful helpful
+    relevant representative realistic essential""".split()
+)
+# After a thing negated, words that make it a rule or a state: a prohibited action within the next few
+# words ("no card number enters the prompt") or a state the system reacts to ("no match", "none found").
+_STATED_AS_RULE = frozenset(
+    stem(w)
+    for w in """enter enters reach reaches leave leaves go goes get gets appear appears cross crosses touch touches move moves
+    pass passes sent send sees see shown show stored store logged quoted issued paid posted merged deployed published
+    found match matches matching result results answer confident certain reply response ack acknowledgement summary
+    signal it them this that duplicate duplicates leak leaks error errors miss missed misses incident incidents harm
+    complaint complaints breach breaches mistake mistakes accusation jargon blame double fraud surprise surprises""".split()
+)
+# A safeguard belittled or turned down in the clause that names it ("audit logs are overkill").
+_DISMISSIVE = re.compile(
+    r"\b(?:overkill|unnecessary|needless|pointless|no point|not needed|isn't needed|aren't needed|not necessary|isn't necessary|"
+    r"no need|not required|(?:don't|do not|won't|will not|wouldn't|doesn't|does not) (?:really )?(?:need|require|bother)|"
+    r"(?:i|we) don't think we need|not worth|waste of|over-?engineer\w*|red tape|"
+    r"bureaucra\w*|box-?ticking|theat(?:re|er)|academic exercise|research project|(?:little|no real|no) (?:benefit|value|point)|"
+    r"clutter\w*|just noise|distraction|hassle|undermin\w*|undersell\w*|paranoi\w*|overcautious|over-cautious|redundant|"
+    r"duplicates? what|defeats? the (?:purpose|point)|not a real (?:threat|risk|problem|concern|issue)|too busy|too much (?:setup|work|effort|overhead)|"
+    r"too (?:expensive|costly|complex|complicated|heavy|strict|cautious|slow) (?:to|for)|can wait|nice[- ]to[- ]have|not a priority|"
+    r"(?:sorted|figured|dealt with|handled|worked|added) out later|(?:sort|figure|deal with|handle|work) (?:it |that |this |them )?out later|"
+    r"skip(?:ping|ped|s)?|ditch\w*|forgo\w*|get rid of|slows? (?:us|things|everyone|everything|the team) down|only (?:slows?|adds?)|"
+    r"(?:would|will|only|just) (?:just |only )?(?:add\w*|slow\w*|delay\w*|get in the way|annoy\w*|confuse\w*|scare\w*|frustrate\w*) ?(?:cost|latency|friction|delay|noise|work|overhead|things|users|people|the \w+)?|"
+    r"make(?:s)? (?:it|the \w+) (?:look|seem) (?:unsure|weak|uncertain|bad)|old[- ]fashioned|relic|busy ?work|paperwork|"
+    r"(?:can|could) be (?:worked|sorted|figured|decided|added|done|dealt with|handled)(?: out)? (?:later|after)|someday)\b",
+    re.IGNORECASE,
+)
+# A later clause that turns back on what came before ("..., so we'll leave it off"; "a nice idea but slows
+# things down"): it covers the whole sentence.
+_DISMISSED_BACK = re.compile(
+    r"\b(?:(?:leave|leaving|keep|keeping) (?:it|them|that|this|those) (?:off|out)|(?:skip|skipping|drop|dropping|ditch|forget|ignore) "
+    r"(?:it|them|that|this|those)\b|(?:don't|do not|won't|will not) (?:need|bother with|want|do|add|build) (?:it|them|that|this|those)\b|"
+    r"not worth (?:it|the)|(?:add|do|fix|build|revisit) (?:it|them|that|those|this) later|later if (?:we|it)|if (?:we|it) ever need|"
+    r"(?:nice|good|fine|great) (?:idea|in theory|on paper)\W+but|(?:so|and) (?:we'll |we will |just )?(?:hide|remove|drop|disable|turn off|switch off) (?:it|them|that|this)\b|"
+    r"(?:it|this|that|they) (?:just |only )?(?:adds?|creates?|causes?) (?:friction|cost|latency|delay|noise|work|overhead)|anyway\b)",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[,;:()]|\s(?:but|so|because|while|whereas|although|though|if|when|unless|then)\s|\s[-–—]\s", re.IGNORECASE)
+
+
+def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: frozenset[str]) -> bool:
+    """Does the sentence turn down the idea found at token span `span`?
+
+    Three signs: a dismissive phrase in the clauses the match covers
+    ("overkill", "no need", "skip"); a later clause that turns back on it
+    ("..., so we'll leave it off"); or, in those clauses, a negation that is not
+    part of the evidence itself and turns the safeguard down: a thing negated
+    ("no staged rollout") unless a prohibited action or a state follows ("no
+    card number enters the prompt"), or a doing negated with need, use, test
+    and the like ("we won't need review"), while "never issue a refund" is a
+    rule. Half of a double negative ("never refund without an agent") stands.
+    """
+    if _DISMISSED_BACK.search(segment.text):
+        return True
+    first, last = _clause_tokens(text, segment, span)
+    clause = text.raw[text.token_offsets(segment)[first - segment.start] : _char_end(text, segment, last)]
+    if _DISMISSIVE.search(clause):
+        return True
+    if _CONDITION_START.match(clause):
+        return False  # "if there is no match, ...": a condition the design reacts to
+    keys, words = text.keys, text.words
+    negators = [p for p in range(first, last) if (keys[p] in _NOUN_NEGATORS or keys[p] in _VERB_NEGATORS) and keys[p] not in own_keys]
+    if any(keys[p] == _WITHOUT for p in negators[1:]):
+        return False  # "never X without Y", "no X without Y": a requirement
+    near = [p for p in negators if span[0] - NEGATION_REACH <= p < span[1] + NEGATION_REACH]
+    return any(_turns_down(keys, words, p, last) for p in near)
+
+
+def _turns_down(keys: list[str], words: list[str], position: int, end: int) -> bool:
+    if keys[position] in _VERB_NEGATORS:
+        return not _DISMISSING_VERBS.isdisjoint(keys[position + 1 : min(end, position + 3)])
+    if words[position] == "no" and "yes" in words[max(0, position - 2) : position + 3]:
+        return False  # "yes, no or needs a person": an answer, not a negation
+    if keys[position] == _WITHOUT and position and words[position - 1].endswith("ed"):
+        return False  # "resolved without an agent": an outcome being counted
+    return _STATED_AS_RULE.isdisjoint(keys[position + 1 : min(end, position + 5)])
+
+
+def _char_end(text: Text, segment: Segment, last: int) -> int:
+    offsets = text.token_offsets(segment)
+    return offsets[last - segment.start] if last < segment.end else segment.char_end
+
+
+def _clause_tokens(text: Text, segment: Segment, span: tuple[int, int]) -> tuple[int, int]:
+    """Token range of the clause around the match; clause marks inside the match are ignored."""
+    offsets = text.token_offsets(segment)
+    match_start = offsets[span[0] - segment.start]
+    match_end = offsets[min(span[1], segment.end) - 1 - segment.start]
+    first, last = segment.start, segment.end
+    for cut in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end):
+        if cut.end() <= match_start:
+            first = segment.start + bisect_right(offsets, cut.start())
+        elif cut.start() > match_end:
+            last = segment.start + bisect_right(offsets, cut.start())
+            break
+    return first, last
