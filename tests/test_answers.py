@@ -17,7 +17,7 @@ def test_round_trip(tmp_path):
     assert (loaded.scenario, loaded.learner, loaded.answers) == (answers.scenario, "Ada", answers.answers)
     assert loaded.text("model_reasoning") == ""  # missing steps mean empty
     assert json.loads(path.read_text())["answers"] == answers.answers
-    assert list(tmp_path.iterdir()) == [path]  # no temporary files left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.json.lock", "a.json"]  # no temporary files left behind
 
 
 @pytest.mark.parametrize(
@@ -74,5 +74,5 @@ def test_failed_write_keeps_previous_copy(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         save_answers(Answers("x", {"user_intent": "half-written"}), path)
     assert load_answers(path).text("user_intent") == "good"
-    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.json.lock", "a.json"]
 
