@@ -211,7 +211,7 @@ def _huge_number(text: str) -> int:
 def decode_answers(raw: bytes, source: str) -> Answers:
     """Parse and validate the bytes of an answers file; every problem is one AnswersError line."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark from a Windows editor is harmless
     except UnicodeDecodeError as error:
         raise AnswersError(f"{source}: not UTF-8 text (byte {error.start + 1})") from None
     try:
