@@ -121,10 +121,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths] or scenario_files(args.exercises)
     files: list[Path] = []
-    for path in paths:
+    for path in map(Path, args.paths):  # a folder named on the command line means its scenario files
         files += folder_scenario_files(path) if path.is_dir() else [path]
+    files = files if args.paths else scenario_files(args.exercises)
     _, problems = load_files(files)  # the same duplicate rule as `workbook list`
     for problem in problems:
         print(problem)
