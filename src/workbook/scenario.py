@@ -309,7 +309,8 @@ def parse_scenario(text: str, file: str = "<string>", stem: str | None = None) -
     except yaml.YAMLError as error:
         raise ScenarioError([_yaml_problem(file, error)]) from None
     except ValueError as error:  # e.g. an integer over Python's 4300-digit conversion limit
-        raise ScenarioError([Problem(file, "YAML", f"value cannot be read: {error}")]) from None
+        reason = str(error).split(";")[0]  # drop Python's advice to raise its digit limit
+        raise ScenarioError([Problem(file, "YAML", f"value cannot be read: {reason}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(file, "YAML", "nested too deeply")]) from None
     if not isinstance(data, dict):
