@@ -1,8 +1,10 @@
 """The `workbook` command: list, show, validate, new, concepts, score.
 
 Every failure the user can cause ends in one clear line on stderr and exit 2
-(usage, missing files, bad input) or exit 1 (`validate` found problems);
-never a traceback.
+(usage, missing files, bad input, any OSError or encoding problem) or exit 1
+(`validate` found problems); never a traceback. Everything printed passes through
+`textsafe.terminal_safe`, so text from answers or scenario files cannot move the
+cursor or clear the screen, and a terminal that cannot show a character gets `?`.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from typing import Callable, Sequence
 
 from .scenario import (
     EXERCISES_ENV,
+    MAX_ID_LENGTH,
     ScenarioError,
     UnknownScenarioError,
+    folder_scenario_files,
     load_all,
+    load_files,
     load_scenario,
-    load_scenario_file,
     scenario_files,
     shipped_exercises_dir,
 )
 from .steps import STEPS
+from .textsafe import one_line, terminal_safe
 
 
 class UsageError(Exception):
@@ -116,19 +121,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths] or scenario_files(args.exercises)
     files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-        else:
-            files.append(path)
-    problems = []
-    for path in files:
-        try:
-            load_scenario_file(path)
-        except ScenarioError as error:
-            problems += error.problems
+    for path in map(Path, args.paths):  # a folder named on the command line means its scenario files
+        files += folder_scenario_files(path) if path.is_dir() else [path]
+    files = files if args.paths else scenario_files(args.exercises)
+    _, problems = load_files(files)  # the same duplicate rule as `workbook list`
     for problem in problems:
         print(problem)
     if not problems:
@@ -139,17 +136,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     import re
 
-    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", args.id):
-        raise UsageError(f"scenario id {args.id!r} must be lowercase words joined by hyphens, e.g. 'claims-triage'")
+    if len(args.id) > MAX_ID_LENGTH or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", args.id):
+        shown = args.id if len(args.id) <= 40 else args.id[:40] + "…"
+        raise UsageError(
+            f"scenario id {shown!r} must be lowercase words joined by hyphens, at most {MAX_ID_LENGTH} characters, e.g. 'claims-triage'"
+        )
     folder = Path(args.exercises) if args.exercises else Path(os.environ.get(EXERCISES_ENV) or "exercises")
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; point --exercises (or ${EXERCISES_ENV}) at a folder")
     target = folder / f"{args.id}.yaml"
-    if target.exists():
+    if os.path.lexists(target):
         raise UsageError(f"{target} already exists; pick another id or edit that file")
     from importlib import resources
 
     template = resources.files("workbook").joinpath("data", "scenario_template.yaml").read_text(encoding="utf-8")
     folder.mkdir(parents=True, exist_ok=True)
-    target.write_text(template.replace("__ID__", args.id), encoding="utf-8")
+    try:
+        with open(target, "x", encoding="utf-8") as stream:  # "x": never overwrite a file made meanwhile
+            stream.write(template.replace("__ID__", args.id))
+    except FileExistsError:
+        raise UsageError(f"{target} already exists; pick another id or edit that file") from None
     print(f"created {target}: fill it in, then run `workbook validate {target}`")
     return 0
 
@@ -233,25 +239,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _SafeStream:
+    """Wraps stdout/stderr: control characters escaped, unencodable characters replaced."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        text = terminal_safe(text)
+        try:
+            return self._stream.write(text)
+        except UnicodeEncodeError:  # e.g. a cp1252 console and "→"
+            encoding = getattr(self._stream, "encoding", None) or "ascii"
+            return self._stream.write(text.encode(encoding, "replace").decode(encoding))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _error(message: object) -> int:
+    print(f"workbook: error: {one_line(str(message))}", file=sys.stderr)
+    return 2
+
+
+def _os_error_line(error: OSError) -> str:
+    if error.filename is not None:
+        target = f" -> {error.filename2}" if error.filename2 is not None else ""
+        return f"{error.filename}{target}: {error.strerror or error}"
+    return error.strerror or str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _SafeStream(sys.stdout), _SafeStream(sys.stderr)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.handler(args)
-    except UsageError as error:
-        print(f"workbook: error: {error}", file=sys.stderr)
-        return 2
-    except UnknownScenarioError as error:
-        print(f"workbook: error: {error}", file=sys.stderr)
-        return 2
+    except (UsageError, UnknownScenarioError) as error:
+        return _error(error)
     except ScenarioError as error:
         for problem in error.problems:
-            print(f"workbook: error: {problem}", file=sys.stderr)
+            _error(problem)
         return 2
     except _input_errors() as error:
-        print(f"workbook: error: {error}", file=sys.stderr)
-        return 2
+        return _error(error)
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        return _error(_os_error_line(error))
+    except UnicodeError as error:
+        return _error(f"cannot encode or decode text: {error}")
+    except RecursionError:
+        return _error("input nested too deeply")
 
 
 def _input_errors() -> tuple[type[Exception], ...]:

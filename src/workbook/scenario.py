@@ -7,6 +7,7 @@ the file and the field path, so `workbook validate` can print one line each.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -18,10 +19,22 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
+from .safeio import read_bounded
 from .steps import STEP_IDS
+from .textsafe import one_line
 
 EXERCISES_ENV = "WORKBOOK_EXERCISES"
 SLUG = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+MAX_ID_LENGTH = 100  # well under any file system's name limit, with room for suffixes
+MAX_SCENARIO_BYTES = 1024 * 1024  # the longest shipped scenario is under 30 KB
+MAX_WEIGHT = 1000.0  # weights are relative; a bound keeps their sum finite
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+_SLUG = re.compile(SLUG)
+
+
+def is_scenario_id(value: object) -> bool:
+    """True for a well-formed id: checked before an id is ever joined to a folder."""
+    return isinstance(value, str) and len(value) <= MAX_ID_LENGTH and _SLUG.fullmatch(value) is not None
 
 Level = Literal["intro", "intermediate", "advanced"]
 RiskLevel = Literal["low", "medium", "high", "critical"]
@@ -138,7 +151,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}" if self.field else f"{self.file}: {self.message}"
+        text = f"{self.file}: {self.field}: {self.message}" if self.field else f"{self.file}: {self.message}"
+        return one_line(text)  # a NUL or newline in a file or message must not split the line
 
 
 class ScenarioError(Exception):
@@ -158,6 +172,19 @@ class UnknownScenarioError(KeyError):
         return str(self.args[0])
 
 
+class InvalidScenarioIdError(UnknownScenarioError):
+    """The id is not of the id format, so no file was looked for."""
+
+    def __init__(self, scenario_id: object):
+        self.scenario_id = scenario_id
+        shown = repr(scenario_id[:40] + "…" if isinstance(scenario_id, str) and len(scenario_id) > 40 else scenario_id)
+        KeyError.__init__(
+            self,
+            f"{one_line(shown)} is not a scenario id: lowercase letters and digits joined by - or _, "
+            f"at most {MAX_ID_LENGTH} characters (see `workbook list`)",
+        )
+
+
 # --- YAML -------------------------------------------------------------------
 
 
@@ -169,6 +196,12 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     seen: set = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {type(key).__name__} cannot be a key", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -181,6 +214,9 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
+    if isinstance(error, yaml.reader.ReaderError):
+        character = error.character if isinstance(error.character, int) else ord(error.character or "\0")
+        return Problem(file, f"character {error.position + 1}", f"unacceptable character #x{character:04x}: {error.reason}")
     mark = getattr(error, "problem_mark", None)
     what = getattr(error, "problem", None) or str(error)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
@@ -231,17 +267,27 @@ def _semantic_problems(file: str, scenario: Scenario, stem: str | None) -> list[
     seen: dict[str, str] = {}
     known_concepts = concept_ids()
     for step_id, spec in scenario.step_specs().items():
+        problems += _weight_problems(file, f"steps.{step_id}.weight", spec.weight)
         for index, criterion in enumerate(spec.criteria):
             where = f"steps.{step_id}.criteria.{index}"
+            problems += _weight_problems(file, f"{where}.weight", criterion.weight)
             if criterion.id in seen:
                 problems.append(Problem(file, f"{where}.id", f"duplicate criterion id {criterion.id!r} (first used in {seen[criterion.id]})"))
             seen.setdefault(criterion.id, where)
             for n, pattern in enumerate(criterion.evidence):
                 problems += _pattern_problems(file, f"{where}.evidence.{n}", pattern, known_concepts, compile_pattern, PatternError)
     for index, anti in enumerate(scenario.anti_patterns):
+        if math.isnan(anti.penalty):
+            problems.append(Problem(file, f"anti_patterns.{index}.penalty", "must be a number from 0 to 100"))
         for n, pattern in enumerate(anti.patterns):
             problems += _pattern_problems(file, f"anti_patterns.{index}.patterns.{n}", pattern, known_concepts, compile_pattern, PatternError)
     return problems
+
+
+def _weight_problems(file: str, where: str, weight: float) -> list[Problem]:
+    if math.isfinite(weight) and 0 < weight <= MAX_WEIGHT:
+        return []
+    return [Problem(file, where, f"must be a finite number above 0 and at most {MAX_WEIGHT:g}, got {weight!r}")]
 
 
 def _pattern_problems(file, where, pattern, known_concepts, compile_pattern, PatternError) -> list[Problem]:
@@ -262,12 +308,19 @@ def parse_scenario(text: str, file: str = "<string>", stem: str | None = None) -
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as error:
         raise ScenarioError([_yaml_problem(file, error)]) from None
+    except ValueError as error:  # e.g. an integer over Python's 4300-digit conversion limit
+        reason = str(error).split(";")[0]  # drop Python's advice to raise its digit limit
+        raise ScenarioError([Problem(file, "YAML", f"value cannot be read: {reason}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(file, "YAML", "nested too deeply")]) from None
     if not isinstance(data, dict):
         raise ScenarioError([Problem(file, "", "a scenario file must be a YAML mapping (key: value pairs)")])
     try:
         scenario = msgspec.convert(data, Scenario)
     except msgspec.ValidationError as error:
         raise ScenarioError([_schema_problem(file, error)]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(file, "(top level)", "nested too deeply")]) from None
     problems = _semantic_problems(file, scenario, stem)
     if problems:
         raise ScenarioError(problems)
@@ -277,9 +330,11 @@ def parse_scenario(text: str, file: str = "<string>", stem: str | None = None) -
 def load_scenario_file(path: str | os.PathLike) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError([Problem(str(path), "", f"cannot read file: {error}")]) from None
+        text = read_bounded(path, MAX_SCENARIO_BYTES).decode("utf-8")
+    except OSError as error:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {error.strerror or error}")]) from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError([Problem(str(path), f"byte {error.start + 1}", "not UTF-8 text")]) from None
     return parse_scenario(text, file=str(path), stem=path.stem)
 
 
@@ -306,10 +361,19 @@ def exercises_dirs(extra: str | os.PathLike | None = None) -> list[Path]:
 def scenario_files(folder: str | os.PathLike | None = None) -> list[Path]:
     files: list[Path] = []
     for directory in exercises_dirs(folder):
-        if not directory.is_dir():
-            raise ScenarioError([Problem(str(directory), "", "exercises folder does not exist")])
-        files += sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+        files += folder_scenario_files(directory)
     return files
+
+
+def folder_scenario_files(directory: Path) -> list[Path]:
+    """The scenario files of one folder, sorted: `x.yaml` before `x.yml`, as `load_scenario` tries them."""
+    if not directory.is_dir():
+        what = "is not a folder" if os.path.lexists(directory) else "exercises folder does not exist"
+        raise ScenarioError([Problem(str(directory), "", what)])
+    try:
+        return sorted(p for p in directory.iterdir() if p.suffix in SCENARIO_SUFFIXES and not p.name.startswith("."))
+    except OSError as error:
+        raise ScenarioError([Problem(str(directory), "", f"cannot read folder: {error.strerror or error}")]) from None
 
 
 @lru_cache(maxsize=64)
@@ -317,17 +381,41 @@ def _load_cached(path: str, mtime_ns: int) -> Scenario:
     return load_scenario_file(path)
 
 
-def load_all(folder: str | os.PathLike | None = None) -> tuple[dict[str, Scenario], list[Problem]]:
-    """Every valid scenario by id, plus the problems of the files that are not valid."""
-    scenarios: dict[str, Scenario] = {}
+def _load_path(path: Path) -> Scenario:
+    """Load through the cache; a dangling symlink or a symlink loop is a Problem, not an OSError."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as error:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {error.strerror or error}")]) from None
+    return _load_cached(str(path), mtime)
+
+
+def load_files(paths: list[Path]) -> tuple[dict[Path, Scenario], list[Problem]]:
+    """Load files in order; a second file with an id already seen in its folder is a duplicate problem."""
+    loaded: dict[Path, Scenario] = {}
     problems: list[Problem] = []
-    for path in scenario_files(folder):
+    first: dict[tuple[Path, str], Path] = {}
+    for path in paths:
         try:
-            scenario = _load_cached(str(path), path.stat().st_mtime_ns)
+            scenario = _load_path(path)
         except ScenarioError as error:
             problems += error.problems
             continue
-        if scenario.id in scenarios:
+        key = (path.parent, scenario.id)
+        if key in first:
+            problems.append(Problem(str(path), "id", f"duplicate scenario id {scenario.id!r} (also in {first[key].name})"))
+            continue
+        first[key] = path
+        loaded[path] = scenario
+    return loaded, problems
+
+
+def load_all(folder: str | os.PathLike | None = None) -> tuple[dict[str, Scenario], list[Problem]]:
+    """Every valid scenario by id, plus the problems of the files that are not valid."""
+    loaded, problems = load_files(scenario_files(folder))
+    scenarios: dict[str, Scenario] = {}
+    for path, scenario in loaded.items():
+        if scenario.id in scenarios:  # only with several folders
             problems.append(Problem(str(path), "id", f"duplicate scenario id {scenario.id!r}"))
             continue
         scenarios[scenario.id] = scenario
@@ -335,12 +423,14 @@ def load_all(folder: str | os.PathLike | None = None) -> tuple[dict[str, Scenari
 
 
 def load_scenario(scenario_id: str, folder: str | os.PathLike | None = None) -> Scenario:
-    """Load one scenario by id from the exercises folder."""
+    """Load one scenario by id from the exercises folder; the id is checked before any path is built."""
+    if not is_scenario_id(scenario_id):
+        raise InvalidScenarioIdError(scenario_id)
     for directory in exercises_dirs(folder):
-        for suffix in (".yaml", ".yml"):
+        for suffix in SCENARIO_SUFFIXES:
             path = directory / f"{scenario_id}{suffix}"
             if path.is_file():
-                return _load_cached(str(path), path.stat().st_mtime_ns)
+                return _load_path(path)
     scenarios, _ = load_all(folder)
     if scenario_id in scenarios:
         return scenarios[scenario_id]
