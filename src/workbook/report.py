@@ -26,6 +26,11 @@ class CriterionResult:
     quote: str = ""  # the learner's words that earned it
     probe: str = ""  # what an interviewer would ask when it is missing
     specific: bool = False  # earned by a sentence with numbers or a stated mechanism
+    state: str = ""  # "met", "partly" or "missing"; derived from `met` when a grader leaves it empty
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            self.state = "met" if self.met else "missing"
 
 
 @dataclass
@@ -188,6 +193,19 @@ class Report:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {"text/plain": self.to_text(), "text/html": self.to_html(), REPORT_MIME: self.to_dict()}
+
+    @classmethod
+    def failed(cls, reason: str, scenario, grader: str) -> "Report":
+        """A grading that could not run: every criterion missing, score 0, the reason as a flag."""
+        steps = {
+            step_id: StepReport(
+                step_id, 0.0,
+                [CriterionResult(c.id, c.description, c.weight, False, probe=c.probe) for c in spec.criteria],
+                feedback=[f"Not graded: {reason}"],
+            )
+            for step_id, spec in scenario.step_specs().items()
+        }
+        return cls(scenario.id, grader, 0.0, steps, [f"grading_failed: {grader}: {reason}"], scenario.title)
 
 
 def _md(text: str) -> str:
