@@ -30,6 +30,7 @@ from .verdicts import StepVerdict, VerdictError, build_report, check_judgement, 
 MODEL_ENV = "WORKBOOK_MODEL"
 KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_TIMEOUT = 60.0
+NO_SDK = "the Claude grader needs the anthropic SDK: pip install 'workbook[claude]'"
 OUTPUT_TOKENS_PER_STEP = 60  # for estimates: rationale and framing
 OUTPUT_TOKENS_PER_CRITERION = 45  # for estimates: id, verdict and a short quote
 
@@ -42,7 +43,10 @@ def default_model() -> str:
     """The newest undated Haiku (the cheap, fast tier) in the installed SDK's model list."""
     from typing import get_args
 
-    from anthropic.types.model import Model
+    try:
+        from anthropic.types.model import Model
+    except ImportError:
+        raise GradingError(NO_SDK) from None
 
     names = [name for arg in get_args(Model) for name in get_args(arg) if isinstance(name, str)]
     haiku = [n for n in names if n.startswith("claude-haiku-") and not re.search(r"-\d{8}$", n)]
@@ -130,8 +134,10 @@ class ClaudeGrader:
             key = self.__key or os.environ.get(KEY_ENV)
             if not key:
                 raise GradingError("no API key: set ANTHROPIC_API_KEY or enter a key")
-            import anthropic
-
+            try:
+                import anthropic
+            except ImportError:
+                raise GradingError(NO_SDK) from None
             self._client = anthropic.Anthropic(api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries)
         return self._client
 

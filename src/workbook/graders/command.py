@@ -30,13 +30,14 @@ def run_score(args: argparse.Namespace, answers: Answers, scenario: Scenario) ->
 
     if args.grader != "claude" and (args.model or args.show_prompt):
         raise UsageError("--model and --show-prompt work with --grader claude")
+    from .claude import GradingError
+
     try:
         grader = get_grader(args.grader, **({"model": args.model} if args.model else {}))
-    except UnknownGraderError as error:
+    except (UnknownGraderError, GradingError) as error:
         raise UsageError(str(error)) from None
     if args.grader != "claude":
         return grader.grade(answers, scenario)
-    from .claude import GradingError
     from .prompt import show
 
     if args.show_prompt:
