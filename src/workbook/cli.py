@@ -173,7 +173,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .scoring import score
 
     answers = load_answers(args.answers)
-    report = score(answers, load_scenario(answers.scenario, args.exercises))
+    scenario = load_scenario(answers.scenario, args.exercises)
+    if args.grader == "offline" and not (args.model or args.show_prompt):
+        report = score(answers, scenario)
+    else:
+        from .graders.command import run_score
+
+        report = run_score(args, answers, scenario)
+        if report is None:  # --show-prompt
+            return 0
     print(report.to_json() if args.format == "json" else report.to_text())
     return 0
 
@@ -233,9 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate_cmd = add("calibrate", cmd_calibrate, "Grade a folder of labelled answer sets and compare with the labels (Spearman, kappa, misorderings).")
     calibrate_cmd.add_argument("--set", metavar="DIR", help="folder of labelled YAML files (default: the calibration set shipped with workbook)")
     calibrate_cmd.add_argument("--format", choices=["text", "json"], default="text")
-    score_cmd = add("score", cmd_score, "Score an answers file with the offline scorer.")
+    score_cmd = add("score", cmd_score, "Score an answers file (offline scorer by default, or --grader claude).")
     score_cmd.add_argument("answers", metavar="ANSWERS.json")
     score_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    score_cmd.add_argument("--grader", default="offline", help="offline (default), claude, or an installed grader")
+    score_cmd.add_argument("--model", help="Claude model id (default: $WORKBOOK_MODEL, else the SDK's cheapest fast tier)")
+    score_cmd.add_argument("--show-prompt", action="store_true", help="print the exact request Claude would get; send nothing")
+    score_cmd.add_argument("--yes", action="store_true", help="do not ask before sending (the cost estimate is skipped)")
     return parser
 
 

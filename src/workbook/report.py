@@ -209,6 +209,19 @@ class Report:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {"text/plain": self.to_text(), "text/html": self.to_html(), REPORT_MIME: self.to_dict()}
 
+    @classmethod
+    def failed(cls, reason: str, scenario, grader: str) -> "Report":
+        """A grading that could not run: every criterion missing, score 0, the reason as a flag."""
+        steps = {
+            step_id: StepReport(
+                step_id, 0.0,
+                [CriterionResult(c.id, c.description, c.weight, False, probe=c.probe) for c in spec.criteria],
+                feedback=[f"Not graded: {reason}"],
+            )
+            for step_id, spec in scenario.step_specs().items()
+        }
+        return cls(scenario.id, grader, 0.0, steps, [f"The {grader} grader could not grade this answer: {reason}"], scenario.title)
+
 
 def next_move(step: StepReport, answered: bool) -> str:
     """The one thing to do next in a step, from the report's fields alone (the same for every grader)."""
