@@ -298,9 +298,10 @@ class PracticeForm:
         if self.clock is not None:
             # only in mock mode: every widget costs a comm message, also in headless runs
             self.timer = html("")
-            self.start_button = button("Start the clock", icon="play", button_style="warning")
-            self.finish_button = button("I'm done: stop the clock", icon="stop")
-            self.new_attempt_button = button("Start a new mock attempt", icon="refresh")
+            # each its own Layout: their display changes one at a time
+            self.start_button = button("Start the clock", W.Layout(width="auto"), icon="play", button_style="warning")
+            self.finish_button = button("I'm done: stop the clock", W.Layout(width="auto"), icon="stop")
+            self.new_attempt_button = button("Start a new mock attempt", W.Layout(width="auto"), icon="refresh")
             self.start_button.on_click(lambda _b: self.start_mock())
             self.finish_button.on_click(lambda _b: self.finish_mock())
             self.new_attempt_button.on_click(lambda _b: self.new_mock_attempt())
@@ -315,9 +316,9 @@ class PracticeForm:
         )
         self.score_button.on_click(lambda _b: self.score_all())
         self.export_button.on_click(lambda _b: self.export_design())
-        self.report_view = html("")
+        self.report_view = W.HTML("", style=self._html_style, layout=W.Layout())  # its own layout: it is hidden by show_report()
         self.export_status = html("")
-        self.actions = W.HBox([self.score_button, self.export_button], layout=row)
+        self.actions = W.HBox([self.score_button, self.export_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
         parts += [W.HBox([self.progress, self.save_status], layout=row), self.tabs, self.actions, self.export_status, self.report_view]
         self.widget = W.VBox(parts, layout=W.Layout(width="100%"))
         self.widget.add_class("wb-practice")
