@@ -574,6 +574,7 @@ class PracticeForm:
         which, where, _ = panel.claim_row.children
         which.options = [(c.description[:80], c.id) for c in open_]
         where.options = [(s if len(s) <= 90 else s[:87] + "…", s) for s in options]
+        which.index, where.index = 0, 0  # show a choice, not an empty box
         self._claim_button_label(panel)
         panel.claim_box.children = [panel.claim_row]
 
