@@ -57,6 +57,12 @@ def html_values(widget) -> list[str]:
     return found
 
 
+def _rel(path: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(path)).as_posix()
+
+
 def reference_answers(scenario) -> dict:
     return {step: scenario.step(step).reference_answer for step in STEP_IDS}
 
@@ -354,12 +360,11 @@ def test_score_whole_design_records_history_and_exports(tmp_path):
         assert esc(move) in form.report_view.value
     attempts, skipped = load_history(tmp_path / "my-work")
     assert skipped == 0 and [(a.scenario, a.total, a.mode) for a in attempts] == [(FIRST, report.total, "practice")]
-    form.export_html_button.click()
-    form.export_md_button.click()
-    html_file = tmp_path / "my-work" / f"{FIRST}-report.html"
-    md_file = tmp_path / "my-work" / f"{FIRST}-report.md"
-    assert html_file.read_text().startswith("<!doctype html>") and md_file.read_text() == report.to_markdown()
-    assert "Report saved" in form.export_status.value
+    form.export_button.click()
+    html_file = tmp_path / "my-work" / f"{FIRST}-design.html"
+    md_file = tmp_path / "my-work" / f"{FIRST}-design.md"
+    assert html_file.read_text().startswith("<!doctype html>") and md_file.is_file()
+    assert "saved to" in form.export_status.value and f"href='{esc(_rel(html_file))}'" in form.export_status.value
 
 
 def test_show_report_displays_the_cli_json(tmp_path, _no_display, capsys):
@@ -403,7 +408,7 @@ def test_mock_clock_survives_a_restart_and_can_finish_early(tmp_path):
     form.panel("user_intent").text.value = "Started."
     form.close()  # the kernel goes away
     again = build(tmp_path, mode="mock", time_limit_minutes=10)
-    assert again._mock_ui == "running" and "left" in again.timer.value
+    assert again.clock.status == "running" and "left" in again.timer.value
     assert again.panels["user_intent"].value == "Started."
     report = again.finish_mock()
     assert report is not None and again.mock_finished
@@ -411,7 +416,7 @@ def test_mock_clock_survives_a_restart_and_can_finish_early(tmp_path):
     assert 0 <= attempt.time_used_seconds < 60 and attempt.time_limit_minutes == 10
     # a new attempt keeps the finished one aside and starts blank
     again.new_attempt_button.click()
-    assert all(p.value == "" for p in again.panels.values()) and again._mock_ui == "ready"
+    assert all(p.value == "" for p in again.panels.values()) and again.clock.status == "ready"
     assert len(list(again.answers_path.parent.glob("*.attempt-*.json"))) == 1
 
 
@@ -439,18 +444,17 @@ def test_learner_text_is_escaped_in_every_view(tmp_path, _no_display):
         form.check_step(step_id)
         form.toggle_reference(step_id)
     form.score_all()
-    form.export("html")
-    form.export("md")
+    form.export_design()
     form.show_report()
     views = html_values(form.widget)
-    views.append((tmp_path / "my-work" / f"{FIRST}-report.html").read_text())
+    views.append((tmp_path / "my-work" / f"{FIRST}-design.html").read_text())
     views.append(_no_display[-1]._repr_mimebundle_()["text/html"])
     shown = "\n".join(views)
     assert "&lt;script&gt;" in shown or "&lt;img" in shown, "the learner's text is shown (escaped)"
     for view in views:
         for marker in RAW_MARKERS:
             assert marker not in view
-    markdown = (tmp_path / "my-work" / f"{FIRST}-report.md").read_text()
+    markdown = (tmp_path / "my-work" / f"{FIRST}-design.md").read_text()
     for marker in RAW_MARKERS:
         assert marker not in markdown
 
@@ -478,7 +482,7 @@ def test_history_survives_a_partial_line(tmp_path):
     assert [a.mode for a in attempts] == ["practice", "mock"] and skipped == 1
     rows, _ = summarize(tmp_path, SCENARIOS)
     row = next(r for r in rows if r.scenario == FIRST)
-    assert (row.attempts, row.best, row.mock_attempts, row.to_row()["mock_time"]) == (2, report.total, 1, "2:05")
+    assert (row.attempts, row.best, row.mock_attempts, row.mock_best, row.to_row()["mock_time"]) == (1, report.total, 1, report.total, "2:05")
     assert {r.scenario for r in rows} == set(SCENARIOS)
 
 
@@ -495,7 +499,7 @@ def test_progress_panel_shows_every_scenario(tmp_path):
     record_attempt(workbook.score({"scenario": FIRST, "answers": {}}), tmp_path)
     panel.refresh_button.click()
     assert f"aria-label='{esc(scenario.title)}: best {report.total:.0f} of 100'" in panel.view.value
-    assert "1 of " in panel.view.value and "2 scored attempts" in panel.view.value
+    assert "1 of " in panel.view.value and "2 practice and 0 mock attempts" in panel.view.value
 
 
 def test_scenario_picker_filters_and_prepares_a_notebook(tmp_path, monkeypatch):
@@ -519,8 +523,9 @@ def test_scenario_picker_filters_and_prepares_a_notebook(tmp_path, monkeypatch):
     assert picker.last_path == path and path.is_file()
     assert "href='my-work/" in picker.last_link_html and "ready" in picker.status.value
     nb = json.loads(path.read_text())
-    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
-    source = "".join(injected[0]["source"])
+    (cell,) = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert not [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])], "one parameters cell"
+    source = "".join(cell["source"])
     assert f'scenario_id = "{FIRST}"' in source and 'mode = "mock"' in source and "time_limit_minutes = 30" in source
     assert f'answers_path = "{FIRST}-mock.answers.json"' in source
     assert all(c.get("outputs", []) == [] for c in nb["cells"])
@@ -549,8 +554,9 @@ def test_show_report_repeats_problems_for_batch_runs(tmp_path, _no_display):
     form.show_report()
     notes, report = _no_display
     bundle = notes._repr_mimebundle_()
-    assert "could not be read" in bundle["text/plain"] and "could not be read" in bundle["text/html"]
-    assert report.total == 0
+    assert "not a workbook answers file" in bundle["text/plain"] and "left untouched" in bundle["text/html"]
+    assert path.read_text() == "{broken", "someone else's file is never moved or overwritten"
+    assert report.report.total == 0
 
 
 def test_timers_do_not_keep_the_process_alive(tmp_path):
@@ -560,7 +566,7 @@ from workbook.form import PracticeForm
 form = PracticeForm({FIRST!r}, {str(tmp_path / 'a.json')!r}, work_dir={str(tmp_path)!r}, mode='mock', time_limit_minutes=60, autosave_delay=600)
 form.start_mock()
 form.panel('user_intent').text.value = 'typing'
-assert form._clock.thread.is_alive() and form.pending
+assert form._countdown.thread.is_alive() and form.pending
 """
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

@@ -87,6 +87,8 @@ def test_committed_without_outputs(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3"
+    # what `make lab` installs: a different display name makes JupyterLab rewrite (and autosave) the notebook
+    assert f'--display-name "{nb.metadata.kernelspec.display_name}"' in (ROOT / "Makefile").read_text()
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.source
@@ -239,12 +241,16 @@ def test_headless_runs_write_nothing(runs):
             assert json.loads(answers.read_text())["learner"] == "Headless Test"
 
 
-def test_mock_mode_with_a_running_clock_does_not_block(runs, capsys):
+def test_mock_mode_with_a_running_clock_does_not_block(runs):
     nb = runs.notebook("mock-running")
     assert_clean_run(nb)
-    (report,) = report_outputs(nb)
-    assert report["data"][REPORT_MIME] == cli_json(runs.cases["mock-running"][2], capsys)
-    assert "left" in widget_texts(nb), "the countdown is shown"
+    assert not report_outputs(nb), "no report while the mock runs"
+    shown = widget_texts(nb) + json.dumps([out.get("data", {}) for out in outputs(nb)])
+    assert "left" in shown, "the countdown is shown"
+    scenario = SCENARIOS[SCENARIO_IDS[0]]
+    for step_id in STEP_IDS:
+        for criterion in scenario.step(step_id).criteria:
+            assert esc(criterion.probe) not in shown and criterion.probe not in shown, "no probe before the end"
 
 
 def test_start_notebook_headless(runs):
@@ -256,6 +262,8 @@ def test_start_notebook_headless(runs):
         assert esc(scenario.title) in shown
     assert f"best {runs.best.total:.0f} of 100" in shown
     assert "Prepare my practice notebook" in json.dumps(nb.metadata["widgets"])
+    printed = "".join(out.get("text", "") for out in outputs(nb) if out.get("name") == "stdout")
+    assert all(scenario_id in printed for scenario_id in SCENARIO_IDS), "the %workbook magic runs the CLI"
 
 
 def test_cli_console_script_matches(runs):
@@ -283,6 +291,10 @@ def test_prepared_notebook_runs_from_the_work_folder(tmp_path, monkeypatch, jupy
     scenario = SCENARIOS[SCENARIO_IDS[-1]]
     path, created = prepare_practice_notebook(scenario.id, work=work, template=PRACTICE)
     assert created and path == work / f"{scenario.id}.ipynb"
+    prepared = nbformat.read(path, as_version=4)
+    tagged = [cell for cell in prepared.cells if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", []))]
+    assert len(tagged) == 1 and f'scenario_id = "{scenario.id}"' in tagged[0].source, "one parameters cell, the values in force"
+    assert prepared.metadata.kernelspec == nbformat.read(PRACTICE, as_version=4).metadata.kernelspec
     answers = write_answers(work / f"{scenario.id}.answers.json", scenario.id, {"safety_checks": scenario.step("safety_checks").reference_answer})
     nb = execute(path, tmp_path / "out.ipynb", kernel_name, cwd=work)  # Jupyter runs a notebook in its own folder
     assert_clean_run(nb)
@@ -290,6 +302,25 @@ def test_prepared_notebook_runs_from_the_work_folder(tmp_path, monkeypatch, jupy
     assert report["data"][REPORT_MIME] == cli_json(answers, capsys)
     assert report["data"][REPORT_MIME]["steps"]["safety_checks"]["score"] > 0
     assert sorted(p.name for p in work.iterdir()) == sorted([path.name, answers.name]), "nothing else written"
+
+
+def test_prepared_notebook_title_is_escaped(tmp_path, monkeypatch):
+    import yaml
+
+    from workbook.scenario import EXERCISES_ENV
+
+    source = SCENARIOS[SCENARIO_IDS[0]]
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    original = next(Path(workbook.scenario.shipped_exercises_dir()).glob(f"{source.id}.y*ml"))
+    data = yaml.safe_load(original.read_text())
+    data["title"] = "<img src=x onerror=alert(1)> *Bold* [link](javascript:x) # not a heading"
+    (folder / original.name).write_text(yaml.safe_dump(data, allow_unicode=True))
+    monkeypatch.setenv(EXERCISES_ENV, str(folder))
+    path, _ = prepare_practice_notebook(source.id, work=tmp_path / "my-work", template=PRACTICE)
+    title = next(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown").split("\n")[0]
+    assert "<img" not in title and "*Bold*" not in title and "[link]" not in title and " # not" not in title
+    assert "&lt;img src=x onerror=alert(1)&gt;" in title and "\\*Bold\\*" in title
 
 
 # --- Binder --------------------------------------------------------------------------------------------

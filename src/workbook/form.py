@@ -2,43 +2,43 @@
 
     from workbook.form import practice
     form = practice("legal-contract-summarizer")      # shows the brief and the form
-    form.show_report()                                  # the whole design, scored as it stands
+    form.show_report()                                  # a live report below, following the form
 
-What the form promises (and tests/test_form.py checks):
+This module is the view: widgets wired to the answer store (`workbook.store`: load,
+autosave, keep-aside, state file), the mock clock (`workbook.clock`) and the grader
+(`PracticeForm.grade`, the one place the form calls it). HTML comes from
+`workbook.form_html` (form and start notebook) and `workbook.handin` (the exported
+design document).
 
-* Answers autosave to the answers file shortly after every change (debounced on a
-  daemon `threading.Timer`, written atomically) and are restored when the form is
-  built again; a pending save is flushed when the form is replaced or the kernel exits.
-* A corrupt answers file is reported and moved aside (`answers.quarantine`), never
-  overwritten; a file changed behind the form's back is kept aside too.
-* Nothing waits for a front end: timers and the mock-mode clock are daemon threads,
-  so headless runs (papermill, nbval) finish and the kernel can exit.
-* Learner text is escaped in every HTML view (`render.esc`).
+* Nothing waits for a front end: timers and the mock clock are daemon threads.
+* In mock mode nothing that reveals the rubric (feedback, probes, hints, reference
+  answers, the report, exports) is shown before the clock has run out or been stopped.
+* Learner text is escaped in every HTML view.
 
-ipywidgets is imported here and only here (and in `workbook.start`), never by `import workbook`.
+ipywidgets is imported here and in `workbook.start`, never by `import workbook`.
 """
 
 from __future__ import annotations
 
-import atexit
-import json
+import dataclasses
 import os
+import re
 import threading
 import time
-import weakref
 from pathlib import Path
 
 import ipywidgets as W
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from . import render
-from .answers import Answers, AnswersError, atomic_write_text, load_answers, quarantine, save_answers
+from . import form_html as H
+from .clock import Countdown, MockClock, check_limit_minutes
+from .handin import design_document_html, design_document_markdown
 from .notebooks import DEFAULT_TIME_LIMIT, MODES, default_answers_path, report_stem, work_dir as _work_dir
 from .progress import format_duration, record_attempt
-from .report import Report
+from .report import REPORT_MIME, AntiPatternHit, CriterionResult, Report, StepReport
 from .scenario import Scenario, load_scenario
-from .scoring import score
 from .steps import STEPS
+from .store import AUTOSAVE_DELAY, AnswerStore, Claim, digest
 
 GRADERS = ("offline",)
 # Short tab labels: seven full titles do not fit side by side (each panel shows the full title).
@@ -51,10 +51,8 @@ TAB_LABELS = {
     "user_response": "Response",
     "feedback_evaluation": "Evaluation",
 }
-AUTOSAVE_DELAY = 0.75  # seconds of quiet typing before a save
-
-# One live form per answers file: building a new one flushes and retires the old one.
-_LIVE: "weakref.WeakValueDictionary[str, PracticeForm]" = weakref.WeakValueDictionary()
+MOCK_HIDDEN = "Hints, feedback and reference answers open when the mock ends."
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 
 
 def _words(text: str) -> int:
@@ -67,17 +65,20 @@ def _display(obj) -> None:
     display(obj)
 
 
+def sentences(text: str) -> list[str]:
+    """The learner's answer cut into sentences (for "I covered this"); one linear pass."""
+    return [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= 2]
+
+
 class _StepPanel:
-    """One step: questions, text area, word count, hints, check, reference.
+    """One step: questions, text area, word count, hints, check, reference, claims.
 
     The widgets are built on first use (the tab is opened, or a test touches
-    `panel.text`): a headless run builds one panel, not seven. Until then the
-    answer text lives in `_value`; `value` works either way.
+    `panel.text`): a headless run builds one panel, not seven. The text itself
+    lives in the store either way.
     """
 
-    WIDGETS = frozenset(
-        "questions text words hint_button check_button reference_button hints feedback reference buttons".split()
-    )
+    WIDGETS = frozenset("questions text words hint_button check_button reference_button hints feedback reference buttons claim_box".split())
 
     def __init__(self, form: "PracticeForm", step, spec):
         self.form = form
@@ -87,7 +88,8 @@ class _StepPanel:
         self.checked = False
         self.stale = False  # changed since it was checked
         self.built = False
-        self._value = ""
+        self.last_step: StepReport | None = None  # the feedback last shown
+        self.claim_row: W.HBox | None = None
         self.box = W.VBox(layout=form._shared("panel", padding="4px"))
 
     def __getattr__(self, name: str):
@@ -99,23 +101,23 @@ class _StepPanel:
 
     @property
     def value(self) -> str:
-        return self.text.value if self.built else self._value
+        return self.form.store.texts[self.step.id]
 
     @value.setter
     def value(self, text: str) -> None:
         if self.built:
-            self.text.value = text
+            self.text.value = text  # the observer tells the form
         else:
-            self._value = text
+            self.form._text_changed(self.step.id, text)
 
     def ensure(self) -> None:
         if self.built:
             return
         step, form = self.step, self.form
         html, button = form._html, form._button
-        self.questions = html(render.questions_html(step.number, step.question, list(self.spec.questions), step.title))
+        self.questions = html(H.questions_html(step.number, step.question, list(self.spec.questions), step.title))
         self.text = W.Textarea(
-            value=self._value,
+            value=self.value,
             description=f"Your answer to step {step.number}",
             placeholder="Write in full sentences: who, what, with which numbers, and what happens when it goes wrong.",
             rows=12,
@@ -134,13 +136,17 @@ class _StepPanel:
         self.hints = html("")
         self.feedback = html("")
         self.reference = html("")
+        self.claim_box = W.VBox(layout=form._shared("claims"))
         self.hint_button.on_click(lambda _b: form.reveal_hint(step.id))
         self.check_button.on_click(lambda _b: form.check_step(step.id))
         self.reference_button.on_click(lambda _b: form.toggle_reference(step.id))
-        self.text.observe(lambda change: form._on_text(step.id, change), names="value")
+        self.text.observe(lambda change: form._text_changed(step.id, change["new"]), names="value")
         self.buttons = W.HBox([self.hint_button, self.check_button, self.reference_button], layout=W.Layout(flex_flow="row wrap"))
         self.built = True
-        self.box.children = [self.questions, self.text, self.words, self.buttons, self.hints, self.feedback, self.reference]
+        self.box.children = [self.questions, self.text, self.words, self.buttons, self.hints, self.feedback, self.claim_box, self.reference]
+        if self.checked and self.last_step is None:
+            self.last_step = form._restored_feedback(step.id)
+        self.show_feedback()
         self.sync()
 
     def sync(self) -> None:
@@ -156,25 +162,30 @@ class _StepPanel:
             self.hint_button.description, self.hint_button.disabled = "All hints shown", True
         else:
             self.hint_button.description, self.hint_button.disabled = f"Show a hint ({self.hints_shown + 1} of {total})", False
-        self.hints.value = render.hints_html(list(self.spec.hints), self.hints_shown)
+        revealing = self.form.revealing
+        self.hints.value = H.hints_html(list(self.spec.hints), self.hints_shown) if revealing else ""
         self.check_button.description = "Check again" if self.checked and self.stale else "Check this step"
         self.reference_button.disabled = not self.checked
         self.reference_button.tooltip = "Compare with one strong answer" if self.checked else "Available after you have checked this step"
-        if not self.checked:
+        if not self.checked or not revealing:
             self.reference.value = ""
             self.reference_button.description = "Show reference answer"
-        mock = self.form._mock_ui
-        self.text.disabled = self.form._closed or mock in ("ready", "finished")
+        status = self.form.clock.status if self.form.clock else None
+        self.text.disabled = self.form.closed or status in ("ready", "finished")
         # an interview gives no hints, feedback or reference while the clock runs
-        self.buttons.layout.display = "none" if mock in ("ready", "running") else "flex"
+        self.buttons.layout.display = "flex" if revealing else "none"
 
-    def reset(self) -> None:
-        self.value = ""
-        self.checked = self.stale = False
-        self.hints_shown = 0
-        if self.built:
-            self.feedback.value = self.reference.value = ""
-        self.sync()
+    def show_feedback(self, note: str = "") -> None:
+        """Render the last feedback (with the learner's claims) and offer "I covered this" for misses."""
+        if not self.built:
+            return
+        if self.last_step is None or not self.form.revealing:
+            self.feedback.value = H.notice_html(MOCK_HIDDEN, "info") if not self.form.revealing and self.checked else ""
+            self.claim_box.children = []
+            return
+        claims = self.form.store.claims_for(self.step.id)
+        self.feedback.value = H.step_feedback_html(self.last_step, claims, note)
+        self.form._claims_view(self, claims)
 
 
 class PracticeForm:
@@ -195,105 +206,60 @@ class PracticeForm:
             raise ValueError(f"grader must be 'offline' for now (a Claude grader comes in a later release), got {grader!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
-        if mode == "mock" and (isinstance(time_limit_minutes, bool) or not isinstance(time_limit_minutes, (int, float)) or time_limit_minutes <= 0):
-            raise ValueError(f"time_limit_minutes must be a positive number of minutes in mock mode, got {time_limit_minutes!r}")
+        if mode == "mock":
+            time_limit_minutes = check_limit_minutes(time_limit_minutes)
         self.grader = grader
         self.mode = mode
         self.time_limit_minutes = time_limit_minutes
-        self.autosave_delay = autosave_delay
         self.work_dir = _work_dir(work_dir)
         self.notices: list[tuple[str, str]] = []
-        self.save_count = 0
         self.last_report: Report | None = None
-        self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
-        self._clock: _Countdown | None = None
-        self._closed = False
-        self._can_save = True
+        self._graded: tuple[str, Report] | None = None  # (answers digest, report): no rescoring of unchanged text
+        self._note: tuple[str, str] = ("", "")  # (answers digest, what the last whole-design scoring said)
+        self.closed = False
         self._restoring = False
-        self._mock: dict | None = None
-        self._mock_ui: str | None = None  # mock mode: "ready", "running" or "finished"
+        self._live: W.HTML | None = None  # the report shown by show_report(), kept in step with the form
+        self._countdown: Countdown | None = None
         self.mock_scored = threading.Event()  # set once a finished mock has been scored and recorded
 
-        loaded = self._read_answers_file(answers_path, scenario_id)
-        self.scenario: Scenario = load_scenario(self._scenario_id)
-        if self.answers_path is None:
-            self.answers_path = default_answers_path(self.scenario.id, mode, self.work_dir)
-            loaded = self._load_existing(self.answers_path)
-        self.state_path = self.answers_path.with_name(self.answers_path.name.removesuffix(".json") + ".state.json")
-        self.learner = loaded.learner if loaded else None
-        if loaded is not None and loaded.scenario != self.scenario.id:
-            self._can_save = False
-            self._notice(
-                f"{self.answers_path} holds answers for scenario '{loaded.scenario}', not '{self.scenario.id}'. "
-                "It is left untouched and this form does not save; pass another answers_path.",
-                "error",
-            )
-            loaded = None
-        self._last_saved: dict | None = loaded.to_dict() if loaded else None
-
-        self._build()
-        self._restore(loaded)
-        _LIVE[str(self.answers_path)] = self
-        _register_exit_flush(self)
-
-    # --- loading ----------------------------------------------------------------------
-
-    def _read_answers_file(self, answers_path, scenario_id) -> Answers | None:
-        self._scenario_id = scenario_id or None
         if answers_path is None or str(answers_path).strip() == "":
-            if not self._scenario_id:
+            if not scenario_id:
                 raise ValueError("give a scenario_id or an answers_path (see `workbook list` for the ids)")
-            self.answers_path = None
-            return None
-        self.answers_path = Path(answers_path).expanduser().resolve()
-        loaded = self._load_existing(self.answers_path)
-        if not self._scenario_id:
-            if loaded is None:
-                raise ValueError(f"{self.answers_path}: no answers to take the scenario from; give a scenario_id")
-            self._scenario_id = loaded.scenario
-        return loaded
+            answers_path = default_answers_path(scenario_id, mode, self.work_dir)
+        self.store = AnswerStore(
+            answers_path, scenario_id or None, autosave_delay=autosave_delay,
+            on_status=self._set_save_status, on_notice=self._notice, after_autosave=self._after_autosave,
+        )
+        self.store.on_retire = lambda: self._retired("A newer form for this answers file was started below; this one no longer saves.")
+        self.answers_path = self.store.path
+        self.state_path = self.store.state_path
+        self.scenario: Scenario = load_scenario(self.store.scenario_id)
+        self.clock: MockClock | None = None
+        if mode == "mock":
+            self.clock = MockClock.from_state(self.store.state.get("mock"), float(time_limit_minutes) * 60)
+            if self.clock.problem:
+                self._notice(f"{self.state_path.name}: {self.clock.problem}.", "warn")
+        self._build()
+        self._restore()
 
-    def _load_existing(self, path: Path) -> Answers | None:
-        previous = _LIVE.get(str(path))
-        if previous is not None and previous is not self:
-            previous.retire()  # flushes its pending edits first, so we read the latest
-        if not path.exists():
-            return None
-        try:
-            return load_answers(path)
-        except AnswersError as error:
-            moved = quarantine(path)
-            self._notice(
-                f"Your answers file could not be read ({error}). It was moved to {moved.name} so nothing is lost; "
-                f"the form starts empty and new work is saved to {path.name}.",
-                "error",
-            )
-            return None
+    # --- small helpers the store and the panels call -----------------------------------------
 
-    def _read_state(self) -> dict:
-        try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
-            return state if isinstance(state, dict) else {}
-        except (OSError, ValueError):
-            return {}
+    @property
+    def learner(self) -> str | None:
+        return self.store.learner
 
-    def _write_state(self) -> None:
-        if not self._can_save or self._closed:
-            return
-        state = {
-            "checked": [s for s, p in self.panels.items() if p.checked],
-            "hints": {s: p.hints_shown for s, p in self.panels.items() if p.hints_shown},
-            "tab": self.tabs.selected_index or 0,
-        }
-        if self._mock:
-            state["mock"] = self._mock
-        try:
-            atomic_write_text(self.state_path, json.dumps(state, indent=2) + "\n")
-        except OSError as error:
-            self._notice(f"Could not save the form state to {self.state_path}: {error}", "warn")
+    @property
+    def save_count(self) -> int:
+        return self.store.save_count
 
-    # --- building -----------------------------------------------------------------------
+    @property
+    def pending(self) -> bool:
+        return self.store.pending
+
+    @property
+    def revealing(self) -> bool:
+        """May the form show anything derived from the rubric? Always in practice; in a mock, after the end."""
+        return self.clock is None or self.clock.status == "finished"
 
     def _shared(self, name: str, **layout) -> W.Layout:
         """One Layout per kind, shared by widgets that never change it on their own (fewer comms to open)."""
@@ -312,9 +278,11 @@ class PracticeForm:
             self._button_style = W.ButtonStyle()
         return W.Button(description=description, style=self._button_style, layout=layout or self._shared("button", width="auto"), **kwargs)
 
+    # --- building -----------------------------------------------------------------------
+
     def _build(self) -> None:
         html, button = self._html, self._button
-        self.brief = html(render.brief_html(self.scenario))
+        self.brief = html(H.brief_html(self.scenario))
         self.notice = html("")
         self._notice_refresh()
         self.panels: dict[str, _StepPanel] = {step.id: _StepPanel(self, step, self.scenario.step(step.id)) for step in STEPS}
@@ -326,52 +294,45 @@ class PracticeForm:
         )
         self.save_status = html("")
         parts = [self.brief, self.notice]
-        if self.mode == "mock":
+        row = self._shared("row", align_items="center", flex_flow="row wrap")
+        if self.clock is not None:
             # only in mock mode: every widget costs a comm message, also in headless runs
             self.timer = html("")
+            # each its own Layout: their display changes one at a time
             self.start_button = button("Start the clock", W.Layout(width="auto"), icon="play", button_style="warning")
             self.finish_button = button("I'm done: stop the clock", W.Layout(width="auto"), icon="stop")
             self.new_attempt_button = button("Start a new mock attempt", W.Layout(width="auto"), icon="refresh")
             self.start_button.on_click(lambda _b: self.start_mock())
             self.finish_button.on_click(lambda _b: self.finish_mock())
             self.new_attempt_button.on_click(lambda _b: self.new_mock_attempt())
-            parts.append(W.HBox([self.timer, self.start_button, self.finish_button, self.new_attempt_button],
-                                layout=W.Layout(align_items="center", flex_flow="row wrap")))
+            parts.append(W.HBox([self.timer, self.start_button, self.finish_button, self.new_attempt_button], layout=row))
         self.score_button = button(
             "Score my whole design", icon="graduation-cap", button_style="success",
             tooltip="Score all seven steps, show the chart and the top three improvements, and add it to your history",
         )
-        self.export_html_button = button("Export report (HTML)", icon="download")
-        self.export_md_button = button("Export report (Markdown)", icon="download")
+        self.export_button = button(
+            "Export my design", icon="download",
+            tooltip="Write the brief, your answers and the report to the work folder as HTML and Markdown, to keep or hand in",
+        )
         self.score_button.on_click(lambda _b: self.score_all())
-        self.export_html_button.on_click(lambda _b: self.export("html"))
-        self.export_md_button.on_click(lambda _b: self.export("md"))
-        self.report_view = html("")
+        self.export_button.on_click(lambda _b: self.export_design())
+        self.report_view = W.HTML("", style=self._html_style, layout=W.Layout())  # its own layout: it is hidden by show_report()
         self.export_status = html("")
-        row = self._shared("row", align_items="center", flex_flow="row wrap")
-        parts += [
-            W.HBox([self.progress, self.save_status], layout=row),
-            self.tabs,
-            W.HBox([self.score_button, self.export_html_button, self.export_md_button], layout=row),
-            self.export_status,
-            self.report_view,
-        ]
+        self.actions = W.HBox([self.score_button, self.export_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
+        parts += [W.HBox([self.progress, self.save_status], layout=row), self.tabs, self.actions, self.export_status, self.report_view]
         self.widget = W.VBox(parts, layout=W.Layout(width="100%"))
         self.widget.add_class("wb-practice")
 
-    def _restore(self, loaded: Answers | None) -> None:
+    def _restore(self) -> None:
+        state = self.store.state
         self._restoring = True
         try:
-            state = self._read_state()
             checked = state.get("checked") if isinstance(state.get("checked"), list) else []
             hints = state.get("hints") if isinstance(state.get("hints"), dict) else {}
             for step_id, panel in self.panels.items():
-                panel.value = loaded.text(step_id) if loaded is not None else ""
                 panel.checked = step_id in checked and bool(panel.value.strip())
                 shown = hints.get(step_id, 0)
-                panel.hints_shown = max(0, min(shown, len(panel.spec.hints))) if isinstance(shown, int) else 0
-            mock = state.get("mock")
-            self._mock = mock if self.mode == "mock" and isinstance(mock, dict) else None
+                panel.hints_shown = max(0, min(shown, len(panel.spec.hints))) if isinstance(shown, int) and not isinstance(shown, bool) else 0
             tab = state.get("tab", 0)
             tab = tab if isinstance(tab, int) and 0 <= tab < len(STEPS) else 0
             if self.tabs.selected_index != tab:
@@ -381,13 +342,14 @@ class PracticeForm:
             self._restoring = False
         self._update_progress()
         self._update_titles()
+        loaded = self.store.loaded
         if loaded is not None and any(loaded.answers.values()):
             self._set_save_status(f"Restored from {self.answers_path.name}", "ok")
-        elif self._can_save:
+        elif self.store.can_save:
             self._set_save_status(f"Autosaves to {self.answers_path.name}", "info")
         else:
             self._set_save_status("Not saving", "error")
-        if self.mode == "mock":
+        if self.clock is not None:
             self._resume_mock()
 
     def panel(self, step_id: str) -> _StepPanel:
@@ -399,10 +361,19 @@ class PracticeForm:
     def _on_tab(self, index) -> None:
         if index is None:
             return
-        panel = list(self.panels.values())[index]
-        panel.ensure()
+        list(self.panels.values())[index].ensure()
         if not self._restoring:
             self._write_state()
+
+    def _write_state(self) -> None:
+        state = self.store.state
+        state["checked"] = [s for s, p in self.panels.items() if p.checked]
+        state["hints"] = {s: p.hints_shown for s, p in self.panels.items() if p.hints_shown}
+        state["tab"] = self.tabs.selected_index or 0
+        state.pop("mock", None)
+        if self.clock is not None and self.clock.to_state():
+            state["mock"] = self.clock.to_state()
+        self.store.write_state()
 
     # --- small views -------------------------------------------------------------------------
 
@@ -411,16 +382,12 @@ class PracticeForm:
         self._notice_refresh()
 
     def _notice_refresh(self) -> None:
-        if hasattr(self, "notice"):
-            self.notice.value = "".join(render.notice_html(m, k) for k, m in self.notices[-3:])
+        if "notice" in self.__dict__:
+            self.notice.value = "".join(H.notice_html(m, k) for k, m in self.notices[-3:])
 
     def _set_save_status(self, text: str, kind: str) -> None:
-        symbol = {"ok": "✓", "pending": "…", "error": "✗", "info": "•"}.get(kind, "")
-        color = {"ok": "--jp-success-color1", "error": "--jp-error-color1", "pending": "--jp-ui-font-color2"}.get(kind, "--jp-ui-font-color2")
-        self.save_status.value = (
-            f"<span role='status' aria-label='Save status' style='margin-left:1em; color: var({color}, inherit)'>"
-            f"{render.esc(symbol)} {render.esc(text)}</span>"
-        )
+        if "save_status" in self.__dict__:
+            self.save_status.value = H.save_status_html(text, kind)
 
     def _update_progress(self) -> None:
         answered = sum(1 for p in self.panels.values() if p.value.strip())
@@ -435,299 +402,389 @@ class PracticeForm:
             titles.append(f"{panel.step.number}. {TAB_LABELS.get(panel.step.id, panel.step.title)}{mark}")
         self.tabs.titles = tuple(titles)
 
-    # --- text changes and autosave --------------------------------------------------------------
+    # --- text changes and saving ---------------------------------------------------------------
 
-    def _on_text(self, step_id: str, change) -> None:
+    def _text_changed(self, step_id: str, text: str) -> None:
         panel = self.panels[step_id]
-        if panel.checked and not self._restoring:
-            panel.stale = True
+        if self.closed:
+            return
+        if not self._restoring:
+            if panel.checked:
+                panel.stale = True
+            self.store.set_text(step_id, text)
+        else:
+            self.store.texts[step_id] = text
         panel.sync()
         self._update_progress()
         self._update_titles()
-        if not self._restoring:
-            self._schedule_save()
 
-    def _schedule_save(self) -> None:
-        if not self._can_save or self._closed:
-            return
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.autosave_delay, self._autosave)
-            self._timer.daemon = True
-            self._timer.start()
-        self._set_save_status("Unsaved changes…", "pending")
+    def _after_autosave(self) -> None:
+        self._refresh_live()
 
-    def _autosave(self) -> None:
-        try:
-            self.save()
-        except Exception as error:  # noqa: BLE001 - a background thread must report, not die silently
-            self._set_save_status(f"Not saved: {error}", "error")
-
-    @property
-    def pending(self) -> bool:
-        timer = self._timer
-        return timer is not None and timer.is_alive()
-
-    def answers(self) -> Answers:
-        return Answers(self.scenario.id, {s: p.value for s, p in self.panels.items()}, self.learner)
+    def answers(self):
+        return self.store.answers()
 
     def save(self) -> bool:
-        """Save now (atomic). Returns False when this form may not save (see `notices`)."""
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if not self._can_save:
-                return False
-            answers = self.answers()
-            payload = answers.to_dict()
-            path = self.answers_path
-            if payload == self._last_saved and path.exists():
-                self._set_save_status(f"Saved to {path.name}", "ok")
-                return True
-            self._keep_aside_if_changed(path)
-            try:
-                save_answers(answers, path)
-            except AnswersError as error:  # became corrupt after the check: keep it, then write ours
-                moved = quarantine(path)
-                self._notice(f"{path.name} could not be read ({error}); it was moved to {moved.name} and your answers saved fresh.", "error")
-                save_answers(answers, path)
-            self._last_saved = payload
-            self.save_count += 1
-            self._set_save_status(f"Saved to {path.name} at {time.strftime('%H:%M:%S')}", "ok")
-            return True
+        """Save now (atomic). False when this form may not save or the write failed (see `notices`)."""
+        return self.store.save()
 
-    def _keep_aside_if_changed(self, path: Path) -> None:
-        """Never silently overwrite a file that is corrupt or was changed outside this form."""
-        if not path.exists():
-            return
-        try:
-            on_disk = load_answers(path).to_dict()
-        except AnswersError as error:
-            moved = quarantine(path)
-            self._notice(f"{path.name} could not be read ({error}); it was moved to {moved.name} and your answers saved fresh.", "error")
-            return
-        if on_disk != self._last_saved:
-            moved = quarantine(path, "changed")
-            self._notice(
-                f"{path.name} was changed outside this form; that version was kept as {moved.name} and the form's answers saved.", "warn"
-            )
+    def flush(self) -> bool:
+        """Save now if a save is pending; True when everything typed is on disk."""
+        return self.store.flush()
 
-    def flush(self) -> None:
-        """Save now if a save is pending."""
-        if self.pending:
-            self.save()
+    def _saved_note(self) -> str:
+        """Empty when the answers are on disk; otherwise the sentence that says they are not."""
+        if self.flush():
+            return ""
+        if not self.store.can_save:
+            return "Not saved: this form does not save (see the notice at the top)."
+        return "Not saved: your answers could not be written (see the notice at the top); they are still in the form."
+
+    def _retired(self, message: str) -> None:
+        self.closed = True
+        if self._countdown is not None:
+            self._countdown.stop()
+        for panel in self.panels.values():
+            panel.sync()
+        self._notice(message, "info")
 
     def retire(self) -> None:
         """Flush and stop: a newer form for the same answers file took over."""
-        self.close(message="A newer form for this answers file was started below; this one no longer saves.")
+        self.store.retire()
 
     def close(self, message: str | None = None) -> None:
-        if self._closed:
+        if self.closed:
             return
         try:
-            self.flush()
+            self.store.close()
         finally:
-            self._closed = True
-            if self._clock is not None:
-                self._clock.stop()
+            self.closed = True
+            if self._countdown is not None:
+                self._countdown.stop()
             for panel in self.panels.values():
                 panel.sync()
             if message:
                 self._notice(message, "info")
 
+    # --- the grader ----------------------------------------------------------------------------
+
+    def grade(self, answers) -> Report:
+        """The one place the form calls the grader (today the offline scorer)."""
+        from .scoring import score
+
+        return score(answers, self.scenario)
+
+    def score(self) -> Report:
+        """The report of the answers as they stand (graded once per distinct answer text)."""
+        answers = self.store.answers()
+        key = digest(answers)
+        if self._graded is None or self._graded[0] != key:
+            self._graded = (key, self.grade(answers))
+        return self._graded[1]
+
+    def _claims_by_step(self) -> dict[str, dict[str, Claim]]:
+        return {step.id: self.store.claims_for(step.id) for step in STEPS}
+
     # --- step actions -------------------------------------------------------------------------------
 
     def reveal_hint(self, step_id: str) -> None:
         panel = self.panel(step_id)
+        if not self.revealing:
+            return
         if panel.hints_shown < len(panel.spec.hints):
             panel.hints_shown += 1
         panel.sync()
         self._write_state()
 
-    def score(self) -> Report:
-        return score(self.answers(), self.scenario)
-
     def check_step(self, step_id: str) -> Report | None:
         panel = self.panel(step_id)
+        if not self.revealing:
+            panel.feedback.value = H.notice_html(MOCK_HIDDEN, "info")
+            return None
         if not panel.value.strip():
-            panel.feedback.value = render.notice_html("Write your answer first, then check it.", "info")
+            panel.feedback.value = H.notice_html("Write your answer first, then check it.", "info")
             return None
         report = self.score()
-        panel.feedback.value = render.step_feedback_html(report.steps[step_id])
+        panel.last_step = report.steps[step_id]
         panel.checked, panel.stale = True, False
+        self.store.state.setdefault("feedback", {})[step_id] = _step_state(panel.last_step)
+        panel.show_feedback(self._saved_note())
         panel.sync()
         self._update_titles()
         self._write_state()
-        self.flush()
+        self._refresh_live(report)
         return report
+
+    def _restored_feedback(self, step_id: str) -> StepReport | None:
+        feedback = self.store.state.get("feedback")
+        return _step_from_state(step_id, feedback.get(step_id)) if isinstance(feedback, dict) else None
 
     def toggle_reference(self, step_id: str) -> None:
         panel = self.panel(step_id)
+        if not self.revealing:
+            return
         if not panel.checked:  # the button is disabled too; this guards programmatic calls
-            panel.reference.value = render.notice_html("Check this step first; the reference answer opens after an attempt.", "info")
+            panel.reference.value = H.notice_html("Check this step first; the reference answer opens after an attempt.", "info")
             return
         if panel.reference.value and "wb-reference" in panel.reference.value:
             panel.reference.value = ""
             panel.reference_button.description = "Show reference answer"
         else:
-            panel.reference.value = render.reference_html(panel.spec.reference_answer)
+            panel.reference.value = H.reference_html(panel.spec.reference_answer)
             panel.reference_button.description = "Hide reference answer"
+
+    # --- "I covered this" -------------------------------------------------------------------------
+
+    def claim(self, step_id: str, criterion_id: str, sentence: str) -> Claim:
+        """The learner says `sentence` of their answer covers a missed or partly met criterion."""
+        panel = self.panel(step_id)
+        if not self.revealing:
+            raise ValueError("claims open when the mock ends")
+        if panel.last_step is None:
+            raise ValueError(f"check step {step_id} first; a claim contests a missed criterion")
+        ids = {c.id for c in panel.last_step.criteria if H.criterion_state(c) != "met"}
+        if criterion_id not in ids:
+            raise ValueError(f"{step_id}: {criterion_id}: not a missed or partly covered criterion of the last check")
+        if sentence.strip() not in panel.value:
+            raise ValueError(f"{step_id}: the claimed sentence is not in your answer")
+        claim = self.store.add_claim(step_id, criterion_id, sentence.strip())
+        panel.show_feedback()
+        self._refresh_live()
+        return claim
+
+    def withdraw_claim(self, step_id: str, criterion_id: str) -> None:
+        self.store.remove_claim(step_id, criterion_id)
+        self.panels[step_id].show_feedback()
+        self._refresh_live()
+
+    def _claims_view(self, panel: _StepPanel, claims: dict[str, Claim]) -> None:
+        """One row under the feedback: criterion, the learner's sentence, and the button."""
+        open_ = [c for c in panel.last_step.criteria if H.criterion_state(c) != "met"]
+        options = sentences(panel.value)
+        if not open_ or not options:
+            panel.claim_box.children = []
+            return
+        if panel.claim_row is None:
+            which = W.Dropdown(description="I covered", style={"description_width": "initial"}, layout=W.Layout(width="auto", max_width="28em"))
+            where = W.Dropdown(description="in", style={"description_width": "initial"}, layout=W.Layout(width="auto", max_width="36em"))
+            go = self._button("I covered this", icon="hand-paper-o", tooltip="Record that this sentence covers it; the score does not change")
+            go.on_click(lambda _b: self._claim_clicked(panel))
+            which.observe(lambda _c: self._claim_button_label(panel), names="value")
+            panel.claim_row = W.HBox([which, where, go], layout=self._shared("row", align_items="center", flex_flow="row wrap"))
+        which, where, _ = panel.claim_row.children
+        which.options = [(c.description[:80], c.id) for c in open_]
+        where.options = [(s if len(s) <= 90 else s[:87] + "…", s) for s in options]
+        which.index, where.index = 0, 0  # show a choice, not an empty box
+        self._claim_button_label(panel)
+        panel.claim_box.children = [panel.claim_row]
+
+    def _claim_button_label(self, panel: _StepPanel) -> None:
+        which, _, go = panel.claim_row.children
+        go.description = "Withdraw my claim" if which.value in self.store.claims_for(panel.step.id) else "I covered this"
+
+    def _claim_clicked(self, panel: _StepPanel) -> None:
+        which, where, _ = panel.claim_row.children
+        if which.value is None or where.value is None:
+            return
+        if which.value in self.store.claims_for(panel.step.id):
+            self.withdraw_claim(panel.step.id, which.value)
+        else:
+            self.claim(panel.step.id, which.value, where.value)
 
     # --- the whole design ----------------------------------------------------------------------------
 
-    def score_all(self, *, time_used_seconds: float | None = None, note: str = "") -> Report:
-        """Score all seven steps, show the report in the form, and add it to the history."""
-        self.flush()
+    def score_all(self, *, time_used_seconds: float | None = None, note: str = "") -> Report | None:
+        """Score all seven steps, show the report in the form, and add it to the history if the answers changed."""
+        if not self.revealing:
+            self.export_status.value = H.notice_html("In a mock, your design is scored when the clock stops.", "info")
+            return None
+        saved = self._saved_note()
         report = self.score()
         self.last_report = report
         try:
-            record_attempt(
+            attempt = record_attempt(
                 report, self.work_dir, mode=self.mode, time_used_seconds=time_used_seconds,
                 time_limit_minutes=self.time_limit_minutes if self.mode == "mock" else None,
+                answers_digest=digest(self.store.answers()),
             )
-            recorded = "Added to your progress history."
+            recorded = "Added to your progress history." if attempt else "Same answers as your last recorded attempt: not added to the history again."
         except OSError as error:
             recorded = f"Could not add it to your history: {error}"
-        self.report_view.value = render.full_report_html(report, " ".join(x for x in (note, recorded) if x))
+        self._note = (digest(self.store.answers()), " ".join(x for x in (note, recorded, saved) if x))
+        self.report_view.value = H.report_view_html(report, self._claims_by_step(), self._note[1])
+        self._refresh_live(report)
         return report
 
-    def export(self, fmt: str) -> Path:
-        """Write the report (scoring first if needed) to the work folder as HTML or Markdown."""
+    def export_design(self) -> tuple[Path, Path] | None:
+        """Write the design document (brief, every answer, the report) as HTML and Markdown; say where."""
+        if not self.revealing:
+            self.export_status.value = H.notice_html("Exports open when the mock ends: the report shows the rubric.", "info")
+            return None
+        try:
+            paths = self.export("html"), self.export("md")
+        except OSError:
+            return None
+        saved = self._saved_note()
+        links = [(_shown_path(p), _shown_path(p)) for p in paths]
+        self.export_status.value = H.link_notice_html(f"Your design document was saved to: {saved}".strip(), links, "ok")
+        return paths
+
+    def export(self, fmt: str) -> Path | None:
+        """Write the design document as `html` or `md` to the work folder (None in a running mock)."""
         if fmt not in ("html", "md"):
             raise ValueError("format must be 'html' or 'md'")
+        if not self.revealing:
+            self.export_status.value = H.notice_html("Exports open when the mock ends: the report shows the rubric.", "info")
+            return None
         report = self.score()
-        text = render.standalone_report_html(report) if fmt == "html" else report.to_markdown()
-        target = self.work_dir / f"{report_stem(self.answers_path)}-report.{fmt}"
+        answers, claims = self.store.answers(), self._claims_by_step()
+        render = design_document_html if fmt == "html" else design_document_markdown
+        text = render(self.scenario, answers, report, claims, mode=self.mode, clock=self.clock)
+        target = self.work_dir / f"{report_stem(self.answers_path)}-design.{fmt}"
         try:
+            from .answers import atomic_write_text
+
             atomic_write_text(target, text)
         except OSError as error:
-            self.export_status.value = render.notice_html(f"Could not write {target}: {error}", "error")
+            self.export_status.value = H.notice_html(f"Could not write {target}: {error}", "error")
             raise
-        self.export_status.value = render.notice_html(f"Report saved to {_shown_path(target)}", "ok")
+        self.export_status.value = H.link_notice_html("Saved to", [(_shown_path(target), _shown_path(target))], "ok")
         return target
 
     def show_report(self) -> None:
-        """Display the report of the answers as they stand (what a headless run records).
+        """Display the report of the answers as they stand, and keep it in step with the form.
 
-        One display output: text, HTML, and REPORT_MIME holding `Report.to_dict()`, the
-        same JSON as `workbook score --format json`. Returns None so a cell ending in
-        this call shows the report once.
+        One display output: a live HTML widget (updated on every check, score and
+        autosave), with text, HTML and REPORT_MIME holding `Report.to_dict()` (the
+        same JSON as `workbook score --format json`) for headless runs. In a mock,
+        only a placeholder until the end. Returns None so the cell shows it once.
         """
-        self.flush()
-        self.last_report = self.score()
+        saved = self._saved_note()
         problems = [message for kind, message in self.notices if kind in ("error", "warn")]
+        if saved:
+            problems.append(saved)
         if problems:  # a batch run shows no widgets: say it in the output too
             _display(_Notes(problems))
-        _display(self.last_report)
+        if self._live is None:
+            self._live = self._html("")
+        self.report_view.layout.display = "none"  # the report lives below the form from now on
+        report = self.score() if self.revealing else None
+        if report is not None:
+            self.last_report = report
+        self._refresh_live(report)
+        _display(_LiveReport(self._live, report))
+
+    def _refresh_live(self, report: Report | None = None) -> None:
+        if self._live is None:
+            return
+        if not self.revealing:
+            self._live.value = H.notice_html(f"Mock interview: the report of your design appears here when the clock stops. {MOCK_HIDDEN}", "info")
+            return
+        report = report or self.score()
+        key, note = self._note
+        self._live.value = H.report_view_html(report, self._claims_by_step(), note if key == digest(self.store.answers()) else "")
+        if self.report_view.value:
+            self.report_view.value = self._live.value
 
     # --- mock mode -------------------------------------------------------------------------------------
 
-    @property
-    def _limit_seconds(self) -> float:
-        return float(self.time_limit_minutes) * 60
-
-    def _set_mock_buttons(self, state: str) -> None:
-        """state: 'ready' (not started), 'running', 'finished'."""
-        self.start_button.layout.display = "flex" if state == "ready" else "none"
-        self.finish_button.layout.display = "flex" if state == "running" else "none"
-        self.new_attempt_button.layout.display = "flex" if state == "finished" else "none"
-        self._mock_ui = state
+    def _show_mock(self) -> None:
+        """Buttons, text areas and panels as the clock's status requires."""
+        status = self.clock.status
+        self.start_button.layout.display = "flex" if status == "ready" else "none"
+        self.finish_button.layout.display = "flex" if status == "running" else "none"
+        self.new_attempt_button.layout.display = "flex" if status == "finished" else "none"
+        self.actions.layout.display = "flex" if status == "finished" else "none"
         for panel in self.panels.values():
             panel.sync()
-        self.score_button.disabled = state == "running"
+            panel.show_feedback()
 
     def _resume_mock(self) -> None:
-        mock = self._mock
-        limit = format_duration(self._limit_seconds)
-        if not mock or not mock.get("started_at"):
-            self._mock = None
-            self.timer.value = render.timer_html(f"Mock interview: {limit} on the clock. Read the brief, then start.")
+        clock = self.clock
+        limit = format_duration(clock.limit_seconds)
+        if clock.status == "ready":
+            self.timer.value = H.timer_html(f"Mock interview: {limit} on the clock. Read the brief, then start.")
             self.start_button.description = f"Start the clock ({limit})"
-            self._set_mock_buttons("ready")
-            return
-        if mock.get("finished_at"):
-            used = mock.get("time_used_seconds") or 0
-            self.timer.value = render.timer_html(f"Mock finished: {format_duration(used)} used of {format_duration(mock.get('limit_seconds', 0))}.")
-            self._set_mock_buttons("finished")
-            return
-        deadline = float(mock["started_at"]) + float(mock.get("limit_seconds", self._limit_seconds))
-        if deadline <= time.time():
-            self._set_mock_buttons("running")
-            self._expire(note="The time ran out while the notebook was closed.")
-            return
-        self._set_mock_buttons("running")
-        self._start_clock(deadline)
+        elif clock.status == "finished":
+            self.timer.value = H.timer_html(f"Mock finished: {format_duration(clock.time_used_seconds or 0)} used of {limit}.")
+        self._show_mock()
+        if clock.overdue():
+            self._finish("time", "Time is up. The time ran out while the notebook was closed.")
+        elif clock.status == "running":
+            self._start_countdown()
 
     def start_mock(self) -> None:
-        if self.mode != "mock" or (self._mock and not self._mock.get("finished_at")) or self._closed:
+        if self.clock is None or self.closed or not self.clock.start():
             return
-        now = time.time()
-        self._mock = {"started_at": now, "limit_seconds": self._limit_seconds}
         self._write_state()
-        self._set_mock_buttons("running")
-        self._start_clock(now + self._limit_seconds)
+        self._show_mock()
+        self._start_countdown()
 
-    def _start_clock(self, deadline: float) -> None:
-        self._clock = _Countdown(deadline, self._tick, lambda: self._expire())
+    def _start_countdown(self) -> None:
+        deadline = self.clock.deadline
+        self._countdown = Countdown(deadline, self._tick, self._expire)
         self._tick(deadline - time.time())
-        self._clock.start()
+        self._countdown.start()
 
     def _tick(self, remaining: float) -> None:
         if remaining > 0:
-            self.timer.value = render.timer_html(f"Time left: {format_duration(remaining)}", urgent=remaining <= 60)
+            self.timer.value = H.timer_html(f"Time left: {format_duration(remaining)}", urgent=remaining <= 60)
 
-    def _finish(self, time_used: float, reason: str, note: str) -> Report | None:
-        with self._lock:
-            if not self._mock or self._mock.get("finished_at"):
+    def _expire(self) -> Report | None:
+        return self._finish("time", "Time is up.")
+
+    def finish_mock(self) -> Report | None:
+        return self._finish("finished", "Mock finished.")
+
+    def _finish(self, reason: str, note: str) -> Report | None:
+        with self.store._lock:
+            if self.clock is None or not self.clock.finish(reason):
                 return None
-            self._mock.update(finished_at=time.time(), time_used_seconds=round(time_used, 1), reason=reason)
-        if self._clock is not None:
-            self._clock.stop()
-        self._set_mock_buttons("finished")
-        self.timer.value = render.timer_html(f"{note} Time used: {format_duration(time_used)} of {format_duration(self._mock['limit_seconds'])}.", urgent=reason == "time")
+        if self._countdown is not None:
+            self._countdown.stop()
+        clock = self.clock
+        used = clock.time_used_seconds or 0.0
+        self.timer.value = H.timer_html(f"{note} Time used: {format_duration(used)} of {format_duration(clock.limit_seconds)}.", urgent=reason == "time")
         self._write_state()
-        report = self.score_all(time_used_seconds=time_used, note=f"{note} Your answers were scored as they stood.")
+        self._show_mock()
+        report = self.score_all(time_used_seconds=used, note=f"{note} Your answers were scored as they stood.")
         self.mock_scored.set()
         return report
 
-    def _expire(self, note: str = "") -> Report | None:
-        limit = float(self._mock.get("limit_seconds", self._limit_seconds)) if self._mock else self._limit_seconds
-        return self._finish(limit, "time", f"Time is up. {note}".strip())
-
-    def finish_mock(self) -> Report | None:
-        if not self._mock or self._mock.get("finished_at"):
-            return None
-        used = min(time.time() - float(self._mock["started_at"]), float(self._mock["limit_seconds"]))
-        return self._finish(used, "finished", "Mock finished.")
-
     @property
     def mock_finished(self) -> bool:
-        return bool(self._mock and self._mock.get("finished_at"))
+        return self.clock is not None and self.clock.status == "finished"
 
     def new_mock_attempt(self) -> None:
         """Keep the finished attempt's answers aside and start again from a blank sheet."""
         if not self.mock_finished:
             return
-        self.flush()
-        if self.answers_path.exists():
-            moved = quarantine(self.answers_path, "attempt")
+        moved = self.store.keep_attempt_aside()
+        if moved is not None:
             self._notice(f"Your previous attempt was kept as {moved.name}.", "info")
-        self._last_saved = None
-        self._restoring = True
-        try:
-            for panel in self.panels.values():
-                panel.reset()
-        finally:
-            self._restoring = False
+        self.store.reset()
+        self.store.state.pop("feedback", None)
+        self._graded = None
+        for panel in self.panels.values():
+            panel.checked = panel.stale = False
+            panel.hints_shown = 0
+            panel.last_step = None
+            if panel.built:
+                self._restoring = True
+                try:
+                    panel.text.value = ""
+                finally:
+                    self._restoring = False
+                panel.reference.value = ""
         self._update_progress()
         self._update_titles()
         self.report_view.value = ""
-        self._mock = None
+        self.export_status.value = ""
+        self.clock = MockClock(float(self.time_limit_minutes) * 60)
         self.mock_scored.clear()
         self._write_state()
         self._resume_mock()
+        self._refresh_live()
 
     # --- display ------------------------------------------------------------------------------------------
 
@@ -747,66 +804,67 @@ class _Notes:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {
             "text/plain": "\n".join(f"! {m}" for m in self.messages),
-            "text/html": "".join(render.notice_html(m, "warn") for m in self.messages),
+            "text/html": "".join(H.notice_html(m, "warn") for m in self.messages),
         }
 
 
-class _Countdown:
-    """A daemon thread that calls on_tick(remaining) about every second and on_expire() once at zero."""
+class _LiveReport:
+    """The live report widget, with a static copy (text, HTML, REPORT_MIME) for headless readers."""
 
-    def __init__(self, deadline: float, on_tick, on_expire, tick: float = 1.0):
-        self.deadline = deadline
-        self.on_tick = on_tick
-        self.on_expire = on_expire
-        self.tick = tick
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="workbook-mock-clock", daemon=True)
+    def __init__(self, widget: W.HTML, report: Report | None):
+        self.widget = widget
+        self.report = report
 
-    def start(self) -> None:
-        self.thread.start()
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = dict(self.widget._repr_mimebundle_() or {})
+        bundle["text/html"] = self.widget.value
+        if self.report is None:
+            bundle["text/plain"] = "Mock interview: the report appears when the clock stops."
+        else:
+            bundle["text/plain"] = self.report.to_text()
+            bundle[REPORT_MIME] = self.report.to_dict()
+        return bundle
 
-    def stop(self) -> None:
-        self._stop.set()
 
-    def _run(self) -> None:
-        while True:
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
-                if not self._stop.is_set():
-                    self.on_expire()
-                return
-            if self._stop.wait(min(self.tick, remaining)):
-                return
-            try:
-                self.on_tick(self.deadline - time.time())
-            except Exception:  # noqa: BLE001 - a display hiccup must not stop the clock
-                pass
+def _step_state(step: StepReport) -> dict:
+    """A checked step's feedback as plain data for the state file (restored after a restart)."""
+    return {
+        "score": step.score,
+        "criteria": [dataclasses.asdict(c) for c in step.criteria],
+        "anti_patterns": [dataclasses.asdict(h) for h in step.anti_patterns],
+        "feedback": list(step.feedback),
+        "next_move": step.next_move,
+        "words": step.words,
+    }
+
+
+def _known(cls, data: dict) -> dict:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _step_from_state(step_id: str, data: object) -> StepReport | None:
+    """Rebuild saved feedback; None for anything malformed (the tick stays, the learner can check again)."""
+    try:
+        return StepReport(
+            step=step_id,
+            score=float(data["score"]),
+            criteria=[CriterionResult(**_known(CriterionResult, c)) for c in data.get("criteria", [])],
+            anti_patterns=[AntiPatternHit(**_known(AntiPatternHit, h)) for h in data.get("anti_patterns", [])],
+            feedback=[str(note) for note in data.get("feedback", [])],
+            next_move=str(data.get("next_move", "")),
+            words=int(data.get("words", 0)),
+        )
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
 
 
 def _shown_path(path: Path) -> str:
+    """A path relative to the kernel's folder (where the notebook is), as a link there resolves."""
     try:
-        return os.path.relpath(path)
+        return Path(os.path.relpath(path)).as_posix()
     except ValueError:
         return str(path)
-
-
-_EXIT_FORMS: "weakref.WeakSet[PracticeForm]" = weakref.WeakSet()
-_EXIT_HOOK = []
-
-
-def _flush_all_at_exit() -> None:
-    for form in list(_EXIT_FORMS):
-        try:
-            form.flush()
-        except Exception:  # noqa: BLE001 - exiting anyway
-            pass
-
-
-def _register_exit_flush(form: PracticeForm) -> None:
-    if not _EXIT_HOOK:
-        atexit.register(_flush_all_at_exit)
-        _EXIT_HOOK.append(True)
-    _EXIT_FORMS.add(form)
 
 
 def practice(

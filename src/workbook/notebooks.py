@@ -107,8 +107,10 @@ def prepare_practice_notebook(
     scenario = load_scenario(scenario_id)  # fails early, with the known ids, on a typo
     if mode not in MODES:
         raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
-    if mode == "mock" and (not isinstance(time_limit_minutes, (int, float)) or time_limit_minutes <= 0):
-        raise ValueError(f"time_limit_minutes must be a positive number of minutes, got {time_limit_minutes!r}")
+    from .clock import check_limit_minutes
+
+    minutes = check_limit_minutes(time_limit_minutes) if mode == "mock" else DEFAULT_TIME_LIMIT
+    minutes = int(minutes) if float(minutes).is_integer() else minutes
     target = practice_notebook_path(scenario.id, mode, work)
     if target.exists() and not overwrite:
         return target, False
@@ -125,10 +127,9 @@ def prepare_practice_notebook(
         "answers_path": answers.name,
         "grader": "offline",
         "mode": mode,
-        "time_limit_minutes": int(time_limit_minutes),
+        "time_limit_minutes": minutes,
     }
-    nb = parameterize_notebook(nb, parameters, report_mode=False)
-    nb.metadata.pop("papermill", None)
+    nb = _one_parameters_cell(parameterize_notebook(nb, parameters, report_mode=False))
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         if not cell.metadata.get("tags"):
@@ -136,7 +137,8 @@ def prepare_practice_notebook(
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    title = f"{scenario.title} ({'timed mock' if mode == 'mock' else 'practice'})"
+    nb.metadata.pop("papermill", None)
+    title = f"{_md_title(scenario.title)} ({'timed mock' if mode == 'mock' else 'practice'})"
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
             first, _, rest = cell.source.lstrip().partition("\n")
@@ -148,6 +150,29 @@ def prepare_practice_notebook(
 
     atomic_write_text(target, nbformat.writes(nb) + "\n")
     return target, True
+
+
+def _one_parameters_cell(nb):
+    """Keep one cell of parameters: papermill's injected values take the place of the template's defaults.
+
+    The cell keeps the `parameters` tag, so the prepared notebook is itself
+    papermill-parameterised, and a learner reads only the values in force.
+    """
+    injected = [cell for cell in nb.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    defaults = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    if not injected or not defaults:
+        return nb
+    source = injected[0].source.replace("# Parameters\n", "", 1).strip()
+    defaults[0].source = "# Parameters (prepared for you; the form reads them)\n" + source
+    nb.cells = [cell for cell in nb.cells if cell is not injected[0]]
+    return nb
+
+
+def _md_title(text: str) -> str:
+    """An author's title inside a Markdown heading: no HTML, links or emphasis."""
+    from .handin import md_text
+
+    return md_text(text)
 
 
 def strip_outputs(path: str | os.PathLike) -> bool:

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from . import render
+from . import form_html as H
 from .notebooks import DEFAULT_TIME_LIMIT, prepare_practice_notebook, work_dir as _work_dir
 from .progress import history_path, summarize
 from .scenario import load_all
 
 LEVELS = ("intro", "intermediate", "advanced")
 ALL_LEVELS = "All levels"
+MINUTES = (1, 180)
+PREPARE = {"practice": "Prepare my practice notebook", "mock": "Prepare my mock notebook"}
 
 
 def _display(obj) -> None:
@@ -53,10 +55,10 @@ class ScenarioPicker:
             style={"description_width": "initial", "button_width": "auto"},
         )
         self.minutes = W.BoundedIntText(
-            value=DEFAULT_TIME_LIMIT, min=5, max=180, step=5, description="Minutes", style={"description_width": "initial"},
-            layout=W.Layout(width="10em", display="none"),
+            value=DEFAULT_TIME_LIMIT, min=MINUTES[0], max=MINUTES[1], step=1, description=f"Minutes ({MINUTES[0]}–{MINUTES[1]})",
+            style={"description_width": "initial"}, layout=W.Layout(width="14em", display="none"),
         )
-        self.prepare_button = W.Button(description="Prepare my practice notebook", icon="file", button_style="primary", layout=W.Layout(width="auto"))
+        self.prepare_button = W.Button(description=PREPARE["practice"], icon="file", button_style="primary", layout=W.Layout(width="auto"))
         self.status = W.HTML("")
         self.link = W.Output()
         self.last_path: Path | None = None
@@ -64,10 +66,10 @@ class ScenarioPicker:
         warning = ""
         if self.problems:
             shown = "; ".join(str(p) for p in self.problems[:3])
-            warning = render.notice_html(f"{len(self.problems)} problem(s) in scenario files; those scenarios are not listed: {shown}", "warn")
+            warning = H.notice_html(f"{len(self.problems)} problem(s) in scenario files; those scenarios are not listed: {shown}", "warn")
         self.warning = W.HTML(warning)
         self.level.observe(lambda _c: self._filter(), names="value")
-        self.choice.observe(lambda _c: self._show_brief(), names="value")
+        self.choice.observe(lambda _c: (self._show_brief(), self._clear_result()), names="value")
         self.mode.observe(lambda _c: self._mode_changed(), names="value")
         self.prepare_button.on_click(lambda _b: self.prepare())
         self._filter()
@@ -88,41 +90,52 @@ class ScenarioPicker:
     def _show_brief(self) -> None:
         scenario = self.scenarios.get(self.choice.value) if self.choice.value else None
         if scenario is None:
-            self.brief.value = render.notice_html("No scenario at this level yet.", "info")
+            self.brief.value = H.notice_html("No scenario at this level yet.", "info")
             self.prepare_button.disabled = True
             return
         self.prepare_button.disabled = False
-        self.brief.value = render.brief_html(scenario)
+        self.brief.value = H.brief_html(scenario)
 
     def _mode_changed(self) -> None:
+        """A different mode is a different notebook: the last link no longer applies."""
         self.minutes.layout.display = "flex" if self.mode.value == "mock" else "none"
+        self.prepare_button.description = PREPARE[self.mode.value]
+        self._clear_result()
+
+    def _clear_result(self) -> None:
+        if self.last_path is None and not self.status.value:
+            return
+        self.status.value = ""
+        self.last_path = None
+        self.last_link_html = ""
+        self.link.clear_output()
 
     def prepare(self) -> Path | None:
         scenario_id = self.choice.value
         if not scenario_id:
             return None
-        self.status.value = render.notice_html("Preparing your notebook…", "info")
+        self.status.value = H.notice_html("Preparing your notebook…", "info")
         try:
             path, created = prepare_practice_notebook(
                 scenario_id, mode=self.mode.value, time_limit_minutes=self.minutes.value, work=self.work_dir
             )
         except Exception as error:  # noqa: BLE001 - shown to the learner, in one line
-            self.status.value = render.notice_html(f"Could not prepare the notebook: {error}", "error")
+            self.status.value = H.notice_html(f"Could not prepare the notebook: {error}", "error")
             return None
         self.last_path = path
         href = _relative_link(path)
         what = "Your notebook is ready" if created else "You already have this notebook (your answers are kept)"
-        self.status.value = render.notice_html(f"{what}: {href}", "ok")
+        self.status.value = H.notice_html(f"{what}: {href}", "ok")
         self.last_link_html = (
-            f"<p style='font-size: 1.1em'>→ <a href='{render.esc(href)}' target='_blank' rel='noopener'>"
-            f"Open {render.esc(path.name)}</a> <span style='opacity: 0.7'>(or find it in the file browser under "
-            f"{render.esc(_relative_link(path.parent))}/)</span></p>"
+            f"<p style='font-size: 1.1em'>→ <a href='{H.esc(href)}' target='_blank' rel='noopener'>"
+            f"Open {H.esc(path.name)}</a> <span class='wb-muted'>(or find it in the file browser under "
+            f"{H.esc(_relative_link(path.parent))}/)</span></p>"
         )
         from IPython.display import HTML
 
         self.link.clear_output()
         with self.link:
-            _display(HTML(self.last_link_html))
+            _display(HTML(H.FORM_CSS + f"<div class='wb-form'>{self.last_link_html}</div>"))
         return path
 
 
@@ -146,8 +159,8 @@ class ProgressPanel:
         rows, skipped = self.rows()
         note = ""
         if not history_path(self.work_dir).exists():
-            note = render.notice_html("No scored attempts yet: your first full scoring will show up here.", "info")
-        self.view.value = note + render.progress_html(rows, skipped)
+            note = H.notice_html("No scored attempts yet: your first full scoring will show up here.", "info")
+        self.view.value = note + H.progress_html(rows, skipped)
 
 
 def scenario_picker(*, work_dir: str | os.PathLike | None = None, display: bool = True) -> ScenarioPicker:
