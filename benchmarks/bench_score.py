@@ -58,6 +58,46 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# Hostile and odd text shapes, each about 100 KB in one step: every stage must stay linear on them.
+SHAPES = {
+    "8k role-label lines": lambda: "SYSTEM: ok.\n" * 8_500,
+    "tags around words": lambda: "<system> x </system>. " * 4_500,
+    "100k punctuation": lambda: ".,;:!?-" * 15_000,
+    "one 50k-letter word": lambda: "a" * 50_000 + " refund " + "b" * 50_000,
+    "50k one-word lines": lambda: "refund\n" * 15_000,
+    "mixed scripts": lambda: "Refunds über 50 € — возврат 退款 払い戻し ✓ 🚀 " * 1_500,
+    "repeated design prose": lambda: (FILLER * 400)[:100_000],
+    "negations and quotes": lambda: 'We will not need "ignore the rubric" review, no canary; ' * 1_800,
+}
+STEP_BUDGET_MS = 50
+SET_P99_BUDGET_MS = 30
+
+
+def _shape_rows(scenario) -> list[tuple[str, int, float, float]]:
+    token = re.compile(r"\w+")
+    rows = []
+    for name, make in SHAPES.items():
+        text = make()
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            score(Answers(scenario.id, {"safety_checks": text}), scenario)
+            runs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        token.findall(text.lower())
+        base = max(time.perf_counter() - t0, 1e-6)
+        rows.append((name, len(text.encode("utf-8")), statistics.median(runs), statistics.median(runs) / base))
+    return rows
+
+
+def _import_check() -> list[str]:
+    import subprocess
+    import sys
+
+    code = "import sys, workbook; print(' '.join(m for m in ('anthropic', 'matplotlib', 'papermill', 'nbformat', 'ipywidgets') if m in sys.modules))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
 def main() -> None:
     rng = random.Random(SEED)
     answer_sets, scenarios = _varied_answer_sets(rng)
@@ -80,25 +120,19 @@ def main() -> None:
             latencies.append(time.perf_counter() - t0)
         pass_times.append(time.perf_counter() - start)
     elapsed = min(pass_times)
-
-    big_scenario = scenarios[sorted(scenarios)[0]]
-    big_text = (FILLER * 400)[:100_000]
-    big_runs = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        score(Answers(big_scenario.id, {"safety_checks": big_text}), big_scenario)
-        big_runs.append(time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    token.findall(big_text.lower())
-    big_baseline = time.perf_counter() - t0
+    p99 = _percentile(latencies, 0.99) * 1e3
 
     print(f"answer sets scored:        {SETS}")
-    print(f"throughput (best pass):    {SETS / elapsed:,.0f} answer sets/s (target >= 500); "
-          f"median pass {SETS / statistics.median(pass_times):,.0f}/s over {PASSES} passes")
-    print(f"latency p50 / p99:         {_percentile(latencies, 0.5) * 1e3:.2f} ms / {_percentile(latencies, 0.99) * 1e3:.2f} ms")
+    print(f"throughput (best pass):    {SETS / elapsed:,.0f} answer sets/s; median pass {SETS / statistics.median(pass_times):,.0f}/s over {PASSES} passes")
+    print(f"latency p50 / p99:         {_percentile(latencies, 0.5) * 1e3:.2f} ms / {p99:.2f} ms "
+          f"(p99 target < {SET_P99_BUDGET_MS} ms: {'ok' if p99 < SET_P99_BUDGET_MS else 'OVER'})")
     print(f"ratio to tokenise-only:    {elapsed / baseline:.1f}x")
-    print(f"one 100 KB step (median):  {statistics.median(big_runs) * 1e3:.1f} ms (target < 50 ms), "
-          f"{statistics.median(big_runs) / big_baseline:.1f}x tokenise-only")
+    print(f"one step of each text shape (median of 3; target < {STEP_BUDGET_MS} ms each):")
+    for name, size, seconds, ratio in _shape_rows(scenarios[sorted(scenarios)[0]]):
+        verdict = "ok" if seconds * 1e3 < STEP_BUDGET_MS else "OVER"
+        print(f"  {name:<24} {size / 1000:6.0f} KB  {seconds * 1e3:6.1f} ms  {ratio:6.1f}x tokenise-only  {verdict}")
+    heavy = _import_check()
+    print(f"import workbook loads:     {', '.join(heavy) if heavy else 'none of anthropic, matplotlib, papermill, nbformat, ipywidgets'}")
 
 
 if __name__ == "__main__":

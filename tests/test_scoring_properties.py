@@ -83,3 +83,25 @@ def test_odd_unicode_is_handled():
     odd = "Refunds above ＄５０ need approval\u200b\u202e — ｆｕｌｌ ｗｉｄｔｈ, émojis 🚀🚀, RTL \u05e9\u05dc\u05d5\u05dd, nul\x00byte"
     report = score(Answers(SCENARIO.id, {step: odd for step in STEP_IDS}), SCENARIO)
     assert _in_range(report)
+
+
+# Hostile text shapes (the scorer issue's list): each stage must stay linear on them, so a test run
+# finishing at all is the check; the benchmark (benchmarks/bench_score.py) measures the time.
+HOSTILE_SHAPES = [
+    "SYSTEM: ok.\n" * 3000,
+    "<system> x </system>. " * 2000,
+    ".,;:!?-" * 5000,
+    "a" * 20_000 + " refund " + "b" * 20_000,
+    "refund\n" * 5000,
+    "Refunds über 50 € — возврат 退款 払い戻し ✓ 🚀 " * 500,
+    'We will not need "ignore the rubric" review, no canary; ' * 600,
+    "IF " * 5000 + "then escalate.",
+]
+
+
+@SETTINGS
+@given(st.sampled_from(HOSTILE_SHAPES), st.sampled_from(STEP_IDS), st.sampled_from(GRADER_TEXT + ANTI_PATTERN_SENTENCES))
+def test_hostile_shapes_stay_in_range_and_cannot_be_gamed_upward(shape, step, appended):
+    answers = {step: shape, "tool_execution": DESIGN_SENTENCES[1]}
+    assert _in_range(score(Answers(SCENARIO.id, answers), SCENARIO))
+    _never_raises(answers, step, appended, "\n")

@@ -13,8 +13,9 @@ answer sets labelled 0-5 by people who never saw the grader's patterns:
 `calibrate()` grades every set and compares: Spearman's rank correlation,
 quadratic-weighted kappa (scores binned to 0-5 as round(total / 20)), the
 label orderings the grader gets wrong within a scenario, and the largest
-disagreements. The labels are the reference; they are fixed before a grader
-ever sees the set.
+disagreements. Totals are compared in whole points, as every view shows them
+to the learner: 0.3 and 0 are both "0/100". The labels are the reference; they
+are fixed before a grader ever sees the set.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class Labelled:
 class Graded:
     item: Labelled
     total: float
+
+    @property
+    def shown(self) -> int:
+        """The total as the learner sees it."""
+        return round(self.total)
 
     @property
     def predicted(self) -> int:
@@ -144,9 +150,9 @@ def calibrate(items: list[Labelled], grade: GradeFunction, exercises: str | os.P
         by_scenario.setdefault(g.item.scenario, []).append(g)
     return CalibrationResult(
         graded=graded,
-        spearman=spearman([g.item.label for g in graded], [g.total for g in graded]),
+        spearman=spearman([g.item.label for g in graded], [g.shown for g in graded]),
         kappa=quadratic_kappa([g.item.label for g in graded], [g.predicted for g in graded]),
-        per_scenario={s: spearman([g.item.label for g in gs], [g.total for g in gs]) for s, gs in by_scenario.items()},
+        per_scenario={s: spearman([g.item.label for g in gs], [g.shown for g in gs]) for s, gs in by_scenario.items()},
         misorderings=[pair for gs in by_scenario.values() for pair in _misorderings(gs)],
     )
 

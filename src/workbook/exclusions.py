@@ -104,24 +104,39 @@ def _segment_at(text: Text, char: int) -> int:
 _QUOTED = re.compile(r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|(?<![\w])\'[^\'\n]{1,300}\'(?![\w])')
 
 
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Does one of `spans` (sorted, not overlapping) contain start..end? One bisect."""
+    i = bisect_right(spans, (start, len(spans) and spans[-1][1] + 1)) - 1
+    return i >= 0 and spans[i][0] <= start and end <= spans[i][1]
+
+
 def grader_addressed(text: Text) -> list[Segment]:
     """Segments holding text addressed to the grader. Injection-shaped text that is quoted, or that the
     segment describes as something the system handles ("a note saying ignore previous instructions is
     treated as data"), is design talk and stays; text that names the grader or its marks is flagged
     wherever it is."""
     found: dict[int, Segment] = {}
+    spans = _grader_spans(text)
+    if not spans:
+        return []
     quoted = [m.span() for m in _QUOTED.finditer(text.raw)] if any(q in text.raw for q in "\"“'") else []
-    for start, end, names_the_grader in _grader_spans(text):
-        if not names_the_grader and any(q_start <= start and end <= q_end for q_start, q_end in quoted):
+    talk = [m.start() for m in DESIGN_TALK.finditer(text.raw)]  # one scan, then a bisect per segment
+    for start, end, names_the_grader in spans:
+        if not names_the_grader and _inside(quoted, start, end):
             continue
         first = max(0, _segment_at(text, start))
         for index in range(first, len(text.segments)):
             segment = text.segments[index]
             if segment.char_start >= end:
                 break
-            if segment.char_end > start and (names_the_grader or not DESIGN_TALK.search(segment.text)):
+            if segment.char_end > start and (names_the_grader or not _any_between(talk, segment.char_start, segment.char_end)):
                 found[index] = segment
     return [found[index] for index in sorted(found)]
+
+
+def _any_between(positions: list[int], start: int, end: int) -> bool:
+    i = bisect_right(positions, start - 1)
+    return i < len(positions) and positions[i] < end
 
 
 def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
@@ -193,7 +208,8 @@ _STATED_AS_RULE = frozenset(
     pass passes sent send sees see shown show stored store logged quoted issued paid posted merged deployed published
     found match matches matching result results answer confident certain reply response ack acknowledgement summary
     signal it them this that duplicate duplicates leak leaks error errors miss missed misses incident incidents harm
-    complaint complaints breach breaches mistake mistakes accusation jargon blame double fraud surprise surprises""".split()
+    complaint complaints breach breaches mistake mistakes accusation jargon blame double fraud surprise surprises
+    rise increase growth drop change more fewer worse regression tool tools way ability path route""".split()
 )
 # A safeguard belittled or turned down in the clause that names it ("audit logs are overkill").
 _DISMISSIVE = re.compile(

@@ -145,10 +145,14 @@ class Text:
     _spans: dict[Alternative, list[Span]] = field(default_factory=dict)  # spans by alternative, as looked up
     _sorted_words: list[str] | None = None
     _offsets: dict[int, list[int]] = field(default_factory=dict)  # segment index -> character offset of each token
+    _segment_starts: list[int] | None = None
 
     @property
     def segment_starts(self) -> list[int]:
-        return [segment.char_start for segment in self.segments]
+        """Character offset where each segment starts (built once per text)."""
+        if self._segment_starts is None:
+            self._segment_starts = [segment.char_start for segment in self.segments]
+        return self._segment_starts
 
     def token_offsets(self, segment: Segment) -> list[int]:
         """Character offset of each token of `segment`, in `raw` (found again by the same expression that made them)."""

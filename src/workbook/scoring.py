@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -64,6 +65,7 @@ REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words t
 REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
 QUOTE_CHARS = 180
+NOTES_PER_REASON = 3  # excluded sentences quoted per reason; the rest are counted
 
 FUNCTION_WORDS = frozenset(
     """a an the to of in on for with by from at as into over under within than and or but if when
@@ -217,12 +219,21 @@ def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
 # --- segment classification ---------------------------------------------------------------
 
 
-def _rejects(text: Text, index: int, pattern: Pattern) -> bool:
-    """The sentence turns the weak move down ("not the biggest model"), unless the
-    negation is part of the anti-pattern itself ("no human review needed")."""
-    segment = text.segments[index]
-    own_keys = {key for term in pattern.terms for alternative in term for key in alternative.keys}
-    return bool(NEGATIONS.intersection(text.keys[segment.start : segment.end]) - own_keys)
+REJECT_REACH = 4  # how far before the weak move a negation may stand to turn it down
+
+
+def _own_keys(pattern: Pattern) -> frozenset[str]:
+    return frozenset(key for term in pattern.terms for alternative in term for key in alternative.keys)
+
+
+def _rejects(text: Text, span: Span, pattern: Pattern) -> bool:
+    """The words around the weak move turn it down ("not the biggest model"), unless the
+    negation is part of the anti-pattern itself ("no human review needed"). Only a negation
+    just before or inside the match counts: "No staged rollout: launch to everyone and fix
+    later" does not reject launching and fixing later."""
+    segment = text.segments[text.segment_of[span[0]]]
+    near = text.keys[max(segment.start, span[0] - REJECT_REACH) : span[1]]
+    return bool(NEGATIONS.intersection(near) - _own_keys(pattern))
 
 
 def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
@@ -270,6 +281,7 @@ class _StepText:
     matches: dict[Pattern, dict[int, Span]]  # pattern -> segments where it matched, with the match
     mentioned: set[str] = field(default_factory=set)  # distinctive scenario stems in the counted text
     content: Counter[str] = field(default_factory=Counter)  # content stems in the counted text, with counts
+    written: Counter[str] = field(default_factory=Counter)  # content stems of the counted text and of the text set aside as gaming or anti-patterns
 
 
 def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
@@ -284,12 +296,17 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[in
 
 
 GRADER_ADDRESSED = "Ignored text addressed to the grader; the step earns nothing"
+SET_ASIDE = ("Ignored text addressed to the grader", "Anti-pattern", "Turns the safeguard")  # reasons that count against topicality
 
 
 def _exclude_grader_addressed(step: _StepText) -> None:
-    for segment in exclusions.grader_addressed(step.text):
+    found = exclusions.grader_addressed(step.text)
+    for segment in found:
         step.excluded[segment.index] = GRADER_ADDRESSED
-        step.flags.append(f"Ignored text addressed to the grader in {STEPS_BY_ID[step.step_id].title}: “{_quote(segment)}”")
+    title = STEPS_BY_ID[step.step_id].title
+    step.flags += [f"Ignored text addressed to the grader in {title}: “{_quote(segment)}”" for segment in found[:NOTES_PER_REASON]]
+    if len(found) > NOTES_PER_REASON:
+        step.flags.append(f"Ignored {len(found) - NOTES_PER_REASON} more sentence(s) addressed to the grader in {title}.")
 
 
 def _exclude_anti_patterns(step: _StepText, compiled: _CompiledScenario) -> None:
@@ -297,7 +314,7 @@ def _exclude_anti_patterns(step: _StepText, compiled: _CompiledScenario) -> None
     matched_antis = {compiled.anti_of_pattern[p] for p in matches if p in compiled.anti_of_pattern}
     for anti in (a for a in compiled.anti_patterns if a in matched_antis):
         touched = {(index, pattern) for pattern in anti.patterns for index in matches.get(pattern, ())}
-        found = sorted({index for index, pattern in touched if not _rejects(text, index, pattern)})
+        found = sorted({index for index, pattern in touched if not _rejects(text, matches[pattern][index], pattern)})
         for index, _ in touched:
             # A sentence that only rejects the weak move costs nothing but earns nothing either:
             # crediting it would let an appended anti-pattern raise a score.
@@ -354,12 +371,14 @@ def _rate_counted(step: _StepText) -> None:
 def _count_words(step: _StepText, vocabulary: frozenset[str]) -> None:
     """The content words of what still counts once every stage has run, for the answer's topicality."""
     text = step.text
-    for index in step.quality:
-        if index not in step.excluded:
-            segment = text.segments[index]
-            keys = text.keys[segment.start : segment.end]
-            step.content.update(filter(_is_content, keys))
-            step.mentioned.update(vocabulary.intersection(keys))
+    counted = Counter(chain.from_iterable(
+        text.keys[text.segments[i].start : text.segments[i].end] for i in step.quality if i not in step.excluded
+    ))
+    step.content.update({key: n for key, n in counted.items() if _is_content(key)})
+    set_aside = [i for i, reason in step.excluded.items() if reason.startswith(SET_ASIDE)]
+    written = counted + Counter(chain.from_iterable(text.keys[text.segments[i].start : text.segments[i].end] for i in set_aside))
+    step.written.update({key: n for key, n in written.items() if _is_content(key)})
+    step.mentioned.update(vocabulary.intersection(counted))
 
 
 # --- criteria -----------------------------------------------------------------------------
@@ -394,7 +413,7 @@ def _judge_criteria(step: _StepText, criteria: list[_Criterion], owners: _Owners
     for pattern, segments in step.matches.items():
         for owner, rank in owners.get(pattern, ()):
             criterion, evidence = criteria[owner], best[owner]
-            own_keys = frozenset(k for term in pattern.terms for alternative in term for k in alternative.keys)
+            own_keys = _own_keys(pattern)
             for index, span in segments.items():
                 if index not in step.quality:
                     continue
@@ -421,37 +440,50 @@ def _criterion_result(criterion: _Criterion, step: _StepText, evidence: _Evidenc
 DISMISSED = "dismissed-safeguard"
 
 
-def _dismissal_hits(step: _StepText, criteria: list[_Criterion], best: list[_Evidence]) -> list[AntiPatternHit]:
-    hits = []
+def _dismissal_hits(step: _StepText, criteria: list[_Criterion], best: list[_Evidence], topics: dict[int, Concept]) -> list[AntiPatternHit]:
+    """One hit per sentence that turns a safeguard down, naming the first criterion (or general concept) it turns down."""
+    what: dict[int, str] = {}
     for criterion, evidence in zip(criteria, best):
         if evidence.dismissed >= 0 and evidence.credit < MET_AT:
-            quote = _quote(step.text.segments[evidence.dismissed])
-            better = f"Keep the safeguard and say how it works here: {criterion.description}"
-            hits.append(AntiPatternHit(DISMISSED, "Turning down a safeguard the design needs", step.step_id, quote, better, "scorer", DISMISSAL_PENALTY))
-            step.excluded.setdefault(evidence.dismissed, "Turns the safeguard down")
+            what.setdefault(evidence.dismissed, criterion.description)
+    for index, concept in topics.items():
+        what.setdefault(index, concept.description)
+    hits = []
+    for index in sorted(what):
+        better = f"Keep the safeguard and say how it works here: {what[index]}"
+        hits.append(AntiPatternHit(DISMISSED, "Turning down a safeguard the design needs", step.step_id, _quote(step.text.segments[index]), better, "scorer", DISMISSAL_PENALTY))
+        step.excluded.setdefault(index, "Turns the safeguard down")
     return hits
 
 
-def _topic_credit(step_id: str, compiled: _CompiledScenario, step: _StepText) -> float:
-    """How much of the step's general ground the counted text covers (0 to 1), rubric aside."""
+def _topic_credit(step_id: str, compiled: _CompiledScenario, step: _StepText) -> tuple[float, dict[int, Concept]]:
+    """How much of the step's general ground the counted text covers (0 to 1), rubric aside,
+    and the general safeguards the step turns down (segment index -> concept)."""
     concepts = compiled.topics[step_id]
     best = [0.0] * len(concepts)
+    dismissed: dict[int, Concept] = {}
     for pattern, segments in step.matches.items():
         for owner, _ in compiled.topic_owners[step_id].get(pattern, ()):
-            for index in segments:
-                best[owner] = max(best[owner], step.quality.get(index, 0.0))
-    return min(1.0, sum(best) / TOPIC_CONCEPTS_FOR_FULL)
+            for index, span in segments.items():
+                if index not in step.quality:
+                    continue
+                if exclusions.dismisses(step.text, step.text.segments[index], span, _own_keys(pattern)):
+                    dismissed.setdefault(index, concepts[owner])
+                    continue
+                best[owner] = max(best[owner], step.quality[index])
+    return min(1.0, sum(best) / TOPIC_CONCEPTS_FOR_FULL), dismissed
 
 
 def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> tuple[StepReport, _StepText]:
     step = _classify(step_id, raw, compiled, seen)
     criteria = compiled.criteria[step_id]
     best = _judge_criteria(step, criteria, compiled.criterion_owners[step_id])
-    step.hits += _dismissal_hits(step, criteria, best)
+    topic, dismissed_topics = _topic_credit(step_id, compiled, step)
+    step.hits += _dismissal_hits(step, criteria, best, dismissed_topics)
     _count_words(step, compiled.vocabulary)
     results = [_criterion_result(c, step, evidence) for c, evidence in zip(criteria, best)]
     rubric = sum(c.weight * e.credit for c, e in zip(criteria, best)) / sum(c.weight for c in criteria)
-    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * _topic_credit(step_id, compiled, step))
+    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * topic)
     penalty = min(MAX_PENALTY, sum(hit.penalty for hit in step.hits))
     score = max(0.0, min(100.0, coverage - penalty))
     if any(reason == GRADER_ADDRESSED for reason in step.excluded.values()):
@@ -473,9 +505,15 @@ def _feedback(report: StepReport, step: _StepText) -> list[str]:
             notes.append(f"Missing: {c.description} Ask yourself: {c.probe}")
     for hit in report.anti_patterns:
         notes.append(f"Anti-pattern: {hit.title} — “{hit.quote}”. Better: {hit.better}")
+    shown: Counter[str] = Counter()
     for index, reason in sorted(step.excluded.items()):
         if not reason.startswith(("Anti-pattern", "Turns the safeguard")):
-            notes.append(f"{reason}: “{_quote(step.text.segments[index])}”")
+            shown[reason] += 1
+            if shown[reason] <= NOTES_PER_REASON:
+                notes.append(f"{reason}: “{_quote(step.text.segments[index])}”")
+    for reason, count in shown.items():
+        if count > NOTES_PER_REASON:
+            notes.append(f"{reason}: {count - NOTES_PER_REASON} more sentence(s) like these.")
     if step.text.keys and step.quality and all(q == FRAGMENT_CREDIT for q in step.quality.values()):
         notes.append("Only keywords or fragments: write full sentences that say how the idea works here.")
     return notes
@@ -485,7 +523,7 @@ def _ramp(value: float, low: float, high: float) -> float:
     return max(0.0, min(1.0, (value - low) / (high - low)))
 
 
-def _topicality(mentioned: set[str], content: Counter[str], compiled: _CompiledScenario) -> float:
+def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str], compiled: _CompiledScenario) -> float:
     """1.0 for an answer about this scenario, down to 0 for a design of another product.
 
     Two signals, multiplied. (1) What share of the answer's distinct content
@@ -494,14 +532,19 @@ def _topicality(mentioned: set[str], content: Counter[str], compiled: _CompiledS
     vocabulary aside), the share the scenario's text also uses. A design for a
     neighbouring product shares some words with this one, but its repeated
     nouns are its own (claims, receipts, diners), not this scenario's.
+
+    Numerators come from the text that counts; denominators also take in the
+    text set aside as grader-addressed, anti-pattern or dismissal, so appending
+    such text can only lower the figure.
     """
-    distinct = _ramp(len(mentioned) / len(content) if content else 0.0, DISTINCT_FROM, DISTINCT_AT)
+    distinct = _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT)
     design = design_vocabulary()
-    repeated = {word: count for word, count in content.items() if count > 1 and word not in design}
-    total = sum(repeated.values())
+    repeated = [word for word, count in written.items() if count > 1 and word not in design]
+    total = sum(written[word] for word in repeated)
     if total < REPEATED_MIN:
         return distinct
-    own = sum(count for word, count in repeated.items() if word in compiled.own_words)
+    # An own word counts for its uses in counted text, less its uses in text set aside.
+    own = sum(max(0, 2 * content[word] - written[word]) for word in repeated if word in compiled.own_words)
     return distinct * _ramp(own / total, REPEATED_FROM, REPEATED_AT)
 
 
@@ -523,18 +566,20 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     flags: list[str] = []
     mentioned: set[str] = set()
     content: Counter[str] = Counter()
+    written: Counter[str] = Counter()
     for step_id in STEP_IDS:
         steps[step_id], step = _step_report(step_id, answers.text(step_id), compiled, seen)
         flags += step.flags
         mentioned |= step.mentioned
         content.update(step.content)
+        written.update(step.written)
     empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.text(s).strip()]
     if empty:
         flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
-    topicality = _topicality(mentioned, content, compiled)
+    topicality = _topicality(mentioned, content, written, compiled)
     if topicality < 1.0 and content:
         flags.append(
-            f"The answer names little that is specific to this scenario ({len(mentioned)} of its {len(content)} content words), "
+            f"The answer names little that is specific to this scenario ({len(mentioned)} of its {len(written)} content words), "
             f"so its scores count at {topicality:.0%}: write about this product's people, data and tools."
         )
         for report in steps.values():
