@@ -234,7 +234,7 @@ _DISMISSED_BACK = re.compile(
     r"(?:it|them|that|this|those)\b|(?:don't|do not|won't|will not) (?:need|bother with|want|do|add|build) (?:it|them|that|this|those)\b|"
     r"not worth (?:it|the)|(?:add|do|fix|build|revisit) (?:it|them|that|those|this) later|later if (?:we|it)|if (?:we|it) ever need|"
     r"(?:nice|good|fine|great) (?:idea|in theory|on paper)\W+but|(?:so|and) (?:we'll |we will |just )?(?:hide|remove|drop|disable|turn off|switch off) (?:it|them|that|this)\b|"
-    r"(?:it|this|that|they) (?:just |only )?(?:adds?|creates?|causes?) (?:friction|cost|latency|delay|noise|work|overhead)|anyway\b)",
+    r"(?:it|this|that|they) (?:just |only )?(?:adds?|creates?|causes?) (?:friction|cost|latency|delay|noise|work|overhead))",
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(r"[,;:()]|\s(?:but|so|because|while|whereas|although|though|if|when|unless|then)\s|\s[-–—]\s", re.IGNORECASE)

@@ -60,7 +60,7 @@ ECHO_MIN_TRIPLES = 5  # shorter statements ("the reviewer is the real user") are
 # Topicality, two signals (see `_topicality`); each gives no credit at or below its first figure and full
 # credit from its second. Another product's design sits near the first, answers about this scenario,
 # plain or terse, above the second.
-DISTINCT_FROM, DISTINCT_AT = 0.045, 0.095  # share of the answer's distinct content words distinctive of the scenario
+DISTINCT_FROM, DISTINCT_AT = 0.05, 0.085  # share of the answer's distinct content words distinctive of the scenario
 REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words that the scenario's own text uses
 REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
