@@ -46,3 +46,9 @@ def test_wheel_install_lists_the_shipped_scenarios(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, env=env,
     )
     assert str(target) in notebooks.stdout  # the practice notebook ships inside the wheel
+    calibrated = subprocess.run(
+        [str(target / "bin" / "workbook"), "calibrate", "--format", "json"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )
+    assert calibrated.returncode == 0, calibrated.stderr  # the shipped calibration set comes with the wheel
+    assert json.loads(calibrated.stdout)["sets"] >= 96
