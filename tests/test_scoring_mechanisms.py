@@ -117,3 +117,24 @@ def test_global_advice_is_neutral_wording():
     scenario_words = {"clause", "clauses", "contract", "refund", "invoice", "patient", "student", "ticket", "article", "repo"}
     for anti in global_anti_patterns():
         assert not scenario_words & set(anti.better.lower().replace(",", " ").replace(".", " ").split()), (anti.id, anti.better)
+
+
+@pytest.mark.parametrize(
+    "step_id, text, criterion",
+    [
+        ("context_acquisition", "Tracking data older than 6 hours is refreshed before a not-arrived decision.", "live-vs-cached"),
+        ("safety_checks", "3 or more not-arrived claims in a year go to an agent.", "fraud-signal-checks"),
+        ("user_response", "When unsure, it offers an agent within one click.", "refund-human-handoff"),
+        ("user_response", "When refused, it explains which policy rule applied.", "decline-explanation"),
+        ("user_intent", "Signed-in customers whose parcel never arrived or arrived broken; orders under $75 only.", "narrow-refund-pilot"),
+    ],
+)
+def test_plainly_written_content_is_heard(step_id, text, criterion):
+    """The scorer issue's hand walkthrough: each of these sentences states the criterion's idea."""
+    states = {c.id: c.state for c in _step(REFUND, step_id, text).criteria}
+    assert states[criterion] == "met", states
+
+
+def test_a_customer_confirming_is_not_an_agent_approving():
+    states = {c.id: c.state for c in _step(REFUND, "tool_execution", "The customer confirms the refund summary before it is issued.").criteria}
+    assert states["agent-approval-above-cap"] != "met", states
