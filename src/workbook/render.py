@@ -30,6 +30,7 @@ CSS = """
 .wb-bar.wb-high > span { background: var(--jp-success-color1, #388e3c); }
 .wb-met { color: var(--jp-success-color1, #2e7d32); }
 .wb-miss { color: var(--jp-ui-font-color2, #555); }
+.wb-partly { color: var(--jp-warn-color1, #e65100); }
 .wb-anti { border-left: 3px solid var(--jp-warn-color1, #f57c00); padding-left: 0.5em; margin: 0.3em 0; }
 .wb-flag { border-left: 3px solid var(--jp-error-color1, #d32f2f); padding-left: 0.5em; margin: 0.3em 0; }
 .wb-quote { font-style: italic; color: var(--jp-ui-font-color2, #555); }
@@ -62,9 +63,12 @@ def bars_html(report: "Report") -> str:
 def step_body_html(step: "StepReport") -> str:
     items = []
     for c in step.criteria:
-        if c.met:
-            quote = f" <span class='wb-quote'>“{esc(c.quote)}”</span>" if c.quote else ""
+        quote = f" <span class='wb-quote'>“{esc(c.quote)}”</span>" if c.quote else ""
+        if c.state == "met":
             items.append(f"<li class='wb-met'>✓ {esc(c.description)}{quote}</li>")
+        elif c.state == "partly":
+            note = f" ({esc(c.note)})" if c.note else ""
+            items.append(f"<li class='wb-partly'>◐ {esc(c.description)} <i>partly covered</i>:{quote}{note}<br><b>Probe:</b> {esc(c.probe)}</li>")
         else:
             items.append(f"<li class='wb-miss'>○ {esc(c.description)}<br><b>Probe:</b> {esc(c.probe)}</li>")
     antis = "".join(
@@ -72,7 +76,9 @@ def step_body_html(step: "StepReport") -> str:
         f"<b>Better:</b> {esc(h.better)}</div>"
         for h in step.anti_patterns
     )
-    extra = "".join(f"<li class='wb-miss'>{esc(note)}</li>" for note in step.feedback if note.startswith(("Ignored", "Repeated", "Only")))
+    extra = "".join(
+        f"<li class='wb-miss'>{esc(note)}</li>" for note in step.feedback if not note.startswith(("Met:", "Missing:", "Partly:", "Anti-pattern:"))
+    )
     next_move = f"<div class='wb-next'><b>Next move:</b> {esc(step.next_move)}</div>" if step.next_move else ""
     return f"<ul>{''.join(items)}{extra}</ul>{antis}{next_move}"
 

@@ -159,10 +159,11 @@ class Report:
 
     def to_text(self) -> str:
         lines = [f"{self.title or self.scenario} — total {self.total:.0f}/100 ({self.grader} grader)", ""]
-        lines.append(f"{'step':<26}{'score':>6}  {'met':>5}  missing")
+        lines.append(f"{'step':<26}{'score':>6}  {'met':>5}  {'partly':>6}  missing")
         for step in self.steps.values():
             met = f"{len(step.met)}/{len(step.criteria)}"
-            lines.append(f"{step.title:<26}{step.score:>6.0f}  {met:>5}  {', '.join(step.missed) or '-'}")
+            missing = [c.id for c in step.criteria if c.state == "missing"]
+            lines.append(f"{step.title:<26}{step.score:>6.0f}  {met:>5}  {len(step.partly):>6}  {', '.join(missing) or '-'}")
         for step in self.steps.values():
             notes = [f"  ! {h.title}: “{h.quote}” — {h.better}" for h in step.anti_patterns]
             if step.next_move:
