@@ -95,6 +95,13 @@ DESIGN_TALK = re.compile(
 )
 
 
+# The first letters every DESIGN_TALK alternative starts with: a text with no word starting so has no design talk.
+_TALK_STARTS = tuple(sorted({"inject", "attack", "malicious", "adversar", "jailbreak", "untrusted", "hostile", "as", "treat", "embedded",
+                             "hidden", "smuggl", "tries", "trying", "attempt", "ask", "text", "content", "note", "email", "document",
+                             "message", "ticket", "page", "comment", "filter", "detect", "flag", "strip", "block", "quarantin",
+                             "refuse", "sanitis", "sanitiz"}))
+
+
 def _segment_at(text: Text, char: int) -> int:
     """Index of the segment containing character offset `char`, or the one just before it."""
     return bisect_right(text.segment_starts, char) - 1
@@ -120,7 +127,8 @@ def grader_addressed(text: Text) -> list[Segment]:
     if not spans:
         return []
     quoted = [m.span() for m in _QUOTED.finditer(text.raw)] if any(q in text.raw for q in "\"“'") else []
-    talk = [m.start() for m in DESIGN_TALK.finditer(text.raw)]  # one scan, then a bisect per segment
+    # One scan, then a bisect per segment; no scan at all when no word of design talk occurs.
+    talk = [m.start() for m in DESIGN_TALK.finditer(text.raw)] if any(w.startswith(_TALK_STARTS) for w in text.vocabulary) else []
     for start, end, names_the_grader in spans:
         if not names_the_grader and _inside(quoted, start, end):
             continue
