@@ -186,8 +186,21 @@ _UNDECIDED = re.compile(
 _DECIDED_AFTER = re.compile(r"[:;—–][^:;]*(?:\d|→|->|=>|\b(?:if|only|always|never|at most|at least|no more than|under|above|below)\b)", re.IGNORECASE)
 
 
-def undecided(segment: Segment) -> bool:
-    """The sentence defers the decision ("we will decide which ...") and does not go on to state it."""
+_UNDECIDED_WORDS = frozenset(
+    stem(w)
+    for w in """decide determine define identify describe list specify choose pick work figure find establish agree clarify
+    consider think explore investigate discuss map spell set document write settle note ask rank sort examine take keep
+    look reflect weigh put pay important crucial key essential necessary worth decided determined defined confirmed
+    agreed tbd""".split()
+)
+
+
+def undecided(segment: Segment, keys: list[str] | None = None) -> bool:
+    """The sentence defers the decision ("we will decide which ...") and does not go on to state it.
+
+    `keys`, the sentence's stems, let the expression be skipped when none of its verbs occurs."""
+    if keys is not None and _UNDECIDED_WORDS.isdisjoint(keys):
+        return False
     match = _UNDECIDED.search(segment.text)
     return bool(match) and not _DECIDED_AFTER.search(segment.text, match.end())
 
@@ -260,13 +273,14 @@ def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: fro
     and the like ("we won't need review"), while "never issue a refund" is a
     rule. Half of a double negative ("never refund without an agent") stands.
     """
-    if _DISMISSED_BACK.search(segment.text):
+    sentence = _sentence(text, segment)
+    if sentence.turns_back:
         return True
-    first, last = _clause_tokens(text, segment, span)
-    clause = text.raw[text.token_offsets(segment)[first - segment.start] : _char_end(text, segment, last)]
-    if _DISMISSIVE.search(clause):
+    first, last = _clause_tokens(text, segment, span, sentence.cuts)
+    clause_start, clause_end = text.token_offsets(segment)[first - segment.start], _char_end(text, segment, last)
+    if any(start < clause_end and end > clause_start for start, end in sentence.dismissive):
         return True
-    if _CONDITION_START.match(clause):
+    if _CONDITION_START.match(text.raw, clause_start):
         return False  # "if there is no match, ...": a condition the design reacts to
     keys, words = text.keys, text.words
     negators = [p for p in range(first, last) if (keys[p] in _NOUN_NEGATORS or keys[p] in _VERB_NEGATORS) and keys[p] not in own_keys]
@@ -291,16 +305,38 @@ def _char_end(text: Text, segment: Segment, last: int) -> int:
     return offsets[last - segment.start] if last < segment.end else segment.char_end
 
 
-def _clause_tokens(text: Text, segment: Segment, span: tuple[int, int]) -> tuple[int, int]:
+@dataclass(frozen=True)
+class _Sentence:
+    """What dismissal needs of a sentence, found once however many matches it holds."""
+
+    turns_back: bool  # a later clause turns back on what came before
+    dismissive: tuple[tuple[int, int], ...]  # character spans of dismissive phrases
+    cuts: tuple[tuple[int, int], ...]  # character spans of clause marks
+
+
+def _sentence(text: Text, segment: Segment) -> _Sentence:
+    key = ("sentence", segment.index)
+    found = text.memo.get(key)
+    if found is None:
+        base = segment.char_start
+        found = text.memo[key] = _Sentence(
+            bool(_DISMISSED_BACK.search(segment.text)),
+            tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE.finditer(segment.text)),
+            tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end)),
+        )
+    return found
+
+
+def _clause_tokens(text: Text, segment: Segment, span: tuple[int, int], cuts: tuple[tuple[int, int], ...]) -> tuple[int, int]:
     """Token range of the clause around the match; clause marks inside the match are ignored."""
     offsets = text.token_offsets(segment)
     match_start = offsets[span[0] - segment.start]
     match_end = offsets[min(span[1], segment.end) - 1 - segment.start]
     first, last = segment.start, segment.end
-    for cut in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end):
-        if cut.end() <= match_start:
-            first = segment.start + bisect_right(offsets, cut.start())
-        elif cut.start() > match_end:
-            last = segment.start + bisect_right(offsets, cut.start())
+    for cut_start, cut_end in cuts:
+        if cut_end <= match_start:
+            first = segment.start + bisect_right(offsets, cut_start)
+        elif cut_start > match_end:
+            last = segment.start + bisect_right(offsets, cut_start)
             break
     return first, last

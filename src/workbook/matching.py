@@ -35,6 +35,7 @@ from operator import itemgetter
 from typing import Iterable
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
+PREFIX_MEMO_WORDS = 50_000  # words whose pattern prefixes a pattern set remembers before starting afresh
 GAP_WORDS = frozenset("it them this that these those everything all him her us one".split())
 
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
@@ -146,6 +147,7 @@ class Text:
     _sorted_words: list[str] | None = None
     _offsets: dict[int, list[int]] = field(default_factory=dict)  # segment index -> character offset of each token
     _segment_starts: list[int] | None = None
+    memo: dict = field(default_factory=dict)  # per-text results other modules compute once (e.g. a sentence's dismissal facts)
 
     @property
     def segment_starts(self) -> list[int]:
@@ -441,11 +443,20 @@ class PatternSet:
         self._single_terms = {key: tuple(ids) for key, ids in single_terms.items()}
         self._prefixes = frozenset(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
         self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes})
+        self._prefix_memo: dict[str, tuple[str, ...]] = {}
 
     def _word_prefixes(self, vocabulary: set[str]) -> set[str]:
-        """The set's prefixes (as `prefix*`) that words of the vocabulary start with: one look-up per word and prefix length."""
-        prefixes = self._prefixes
-        return {word[:n] + "*" for word in vocabulary for n in self._prefix_lengths if word[:n] in prefixes and n <= len(word)}
+        """The set's prefixes (as `prefix*`) that words of the vocabulary start with, remembered per word
+        for this set (vocabularies repeat from one text to the next; the memory is bounded)."""
+        memo, prefixes, lengths = self._prefix_memo, self._prefixes, self._prefix_lengths
+        new = vocabulary - memo.keys()
+        if new:
+            if len(memo) > PREFIX_MEMO_WORDS:
+                memo.clear()
+                new = vocabulary
+            for word in new:
+                memo[word] = tuple(word[:n] + "*" for n in lengths if n <= len(word) and word[:n] in prefixes)
+        return set(chain.from_iterable(map(memo.__getitem__, vocabulary)))
 
     def search(self, text: Text) -> dict[Pattern, dict[int, Span]]:
         """For every pattern that matches somewhere: the segments where it matches, each with the match's span."""

@@ -150,6 +150,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     return compiled
 
 
+@lru_cache(maxsize=200_000)
 def _is_content(key: str) -> bool:
     return len(key) > 3 and key.isalpha() and key not in FUNCTION_WORDS and key not in GENERIC_WORDS
 
@@ -222,8 +223,17 @@ def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
 REJECT_REACH = 4  # how far before the weak move a negation may stand to turn it down
 
 
+_OWN_KEYS: dict[Pattern, frozenset[str]] = {}
+
+
 def _own_keys(pattern: Pattern) -> frozenset[str]:
-    return frozenset(key for term in pattern.terms for alternative in term for key in alternative.keys)
+    """Every word a pattern names (patterns are built once and compared by identity, so this is remembered)."""
+    found = _OWN_KEYS.get(pattern)
+    if found is None:
+        if len(_OWN_KEYS) > 100_000:
+            _OWN_KEYS.clear()
+        found = _OWN_KEYS[pattern] = frozenset(key for term in pattern.terms for alternative in term for key in alternative.keys)
+    return found
 
 
 def _rejects(text: Text, span: Span, pattern: Pattern) -> bool:
@@ -355,7 +365,7 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
 
 def _exclude_undecided(step: _StepText) -> None:
     for segment in step.text.segments:
-        if segment.index not in step.excluded and exclusions.undecided(segment):
+        if segment.index not in step.excluded and exclusions.undecided(segment, step.text.keys[segment.start : segment.end]):
             step.excluded[segment.index] = "Says a decision will be made, not what it is: earns nothing"
 
 
