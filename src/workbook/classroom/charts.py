@@ -47,7 +47,7 @@ def heatmap(rows: list[Row], path: Path) -> Path:
     plt = _pyplot()
     ordered = sorted(rows, key=lambda r: -r.total)
     data = [[r.steps[s] for s in STEP_IDS] for r in ordered] or [[0.0] * len(STEP_IDS)]
-    height = min(40.0, 1.5 + 0.22 * max(len(ordered), 4))
+    height = min(12.0, 1.5 + 0.22 * max(len(ordered), 4))  # a big class is one tall strip, not 500 labels
     fig, ax = plt.subplots(figsize=(9, height))
     image = ax.imshow(data, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100, interpolation="nearest")
     ax.set_xticks(range(len(STEP_IDS)), [label(STEPS_BY_ID[s].title, 22) for s in STEP_IDS], rotation=30, ha="right")
@@ -59,7 +59,7 @@ def heatmap(rows: list[Row], path: Path) -> Path:
     ax.set_title("Step scores per submission (red: low, green: high)")
     fig.colorbar(image, ax=ax, label="score", shrink=0.6)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
 
