@@ -114,10 +114,12 @@ class Dashboard:
         order.observe(redraw, names="value")
         return W.VBox([W.HBox([sort, order]), view])
 
-    def charts(self):
-        from IPython.display import Image
+    def charts(self) -> None:
+        """Display the three charts, one output each (returns None so nothing is shown twice)."""
+        from IPython.display import Image, display
 
-        return [Image(filename=str(path)) for path in self.result.charts]
+        for path in self.result.charts:
+            display(Image(filename=str(path)))
 
     def frequencies(self) -> _Html:
         return _Html(self.frequencies_html())
