@@ -11,6 +11,7 @@ gives its page the final name.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -166,6 +167,9 @@ def grade_files(
     def seen(batch: Iterable[Outcome]) -> None:
         nonlocal done
         batch = list(batch)
+        for outcome in batch:
+            if outcome.row is not None:
+                _compact(outcome.row)  # as they arrive, so unpickled copies never pile up
         outcomes.extend(batch)
         done += len(batch)
         if progress is not None:
@@ -222,6 +226,17 @@ class Graded:
     superseded: list[tuple[Row, Row]]  # (older save, the save kept)
     rejected: list[Rejected]
     problems: list[str]  # override rows that could not be applied
+
+
+def _compact(row: Row) -> Row:
+    """Share the strings every row repeats (ids, descriptions): a row costs its numbers, not copies of the rubric."""
+    intern = sys.intern
+    row.scenario, row.grader, row.graded_at, row.kind = map(intern, (row.scenario, row.grader, row.graded_at, row.kind))
+    row.steps = {intern(k): v for k, v in row.steps.items()}
+    row.anti_patterns = [(intern(i), intern(t)) for i, t in row.anti_patterns]
+    row.missed = [(intern(s), intern(c), intern(d)) for s, c, d in row.missed]
+    row.contested = [(intern(s), intern(c)) for s, c in row.contested]
+    return row
 
 
 def finish(outcomes: list[Outcome], options: Options) -> Graded:
