@@ -20,6 +20,8 @@ from workbook.classroom.pages import report_name, safe_stem
 from workbook.cli import main
 from workbook.steps import STEP_IDS
 
+pytestmark = pytest.mark.usefixtures("jupyter_env")  # matplotlib's cache goes to a temporary folder, not $HOME
+
 SCENARIOS, _ = workbook.load_all()
 FIRST = sorted(SCENARIOS)[0]
 SECOND = sorted(SCENARIOS)[1]
@@ -263,3 +265,26 @@ def test_notebook_answers_are_validated_like_an_answers_file():
     with pytest.raises(ValueError, match="scenario: must be a scenario id"):
         answers_from_notebook(notebook_json(bad).encode(), "bad.ipynb")
     assert ANSWERS_MIME == "application/vnd.workbook.answers+json"
+
+
+def test_grader_claude_grades_the_class_in_one_batch(tmp_path, monkeypatch, capsys):
+    """--grader claude: one Message Batch over real HTTP to the fake API; an errored item is graded offline."""
+    from fake_anthropic import TEST_KEY, FakeAnthropic
+
+    folder = tmp_path / "in"
+    for n in range(3):
+        write_json(folder / f"l{n}.answers.json", {"scenario": "support-refund-agent", "learner": f"L{n}", "answers": {
+            "user_intent": f"Learner {n}: shoppers with a damaged order want a refund in two minutes.",
+            "safety_checks": f"Learner {n}: refunds over $50 go to an agent, and every refund is logged."}})
+    with FakeAnthropic() as api:
+        api.polls_before_end = 0
+        api.batch_errors = {"set-00001"}
+        monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.base_url)
+        monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path / "cache"))
+        assert grade(folder, "--out", tmp_path / "out", "--grader", "claude", "--yes") == 0
+        assert len(api.batches) == 1
+    book = {row["learner"]: row for row in read_csv(tmp_path / "out" / "gradebook.csv")}
+    assert book["L0"]["grader"] == "claude" and book["L2"]["grader"] == "claude"
+    assert book["L1"]["grader"] == "offline", "the errored item was graded offline, not dropped"
+    assert "Claude could not grade this" in (tmp_path / "out" / "reports" / report_name("L1", "support-refund-agent")).read_text()
