@@ -19,6 +19,7 @@ from ..steps import STEP_IDS, STEPS_BY_ID
 from .grading import Row
 
 MAX_LABELLED_ROWS = 60
+MAX_BANDS = 200  # heatmap rows at most: memory and pixels stay flat however big the class
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -43,19 +44,33 @@ def _pyplot():
     return plt
 
 
+def _bands(ordered: list[Row], limit: int) -> tuple[list[list[float]], int]:
+    """Rows of step scores; beyond `limit` submissions, consecutive ones are averaged into `limit` bands."""
+    if len(ordered) <= limit:
+        return [[r.steps[s] for s in STEP_IDS] for r in ordered], 1
+    size = -(-len(ordered) // limit)
+    bands = []
+    for start in range(0, len(ordered), size):
+        group = ordered[start : start + size]
+        bands.append([statistics.fmean(r.steps[s] for r in group) for s in STEP_IDS])
+    return bands, size
+
+
 def heatmap(rows: list[Row], path: Path) -> Path:
     plt = _pyplot()
     ordered = sorted(rows, key=lambda r: -r.total)
-    data = [[r.steps[s] for s in STEP_IDS] for r in ordered] or [[0.0] * len(STEP_IDS)]
-    height = min(12.0, 1.5 + 0.22 * max(len(ordered), 4))  # a big class is one tall strip, not 500 labels
+    data, size = _bands(ordered, MAX_BANDS)
+    data = data or [[0.0] * len(STEP_IDS)]
+    height = min(12.0, 1.5 + 0.22 * max(len(data), 4))  # a big class is one tall strip, not 500 labels
     fig, ax = plt.subplots(figsize=(9, height))
     image = ax.imshow(data, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100, interpolation="nearest")
-    ax.set_xticks(range(len(STEP_IDS)), [label(STEPS_BY_ID[s].title, 22) for s in STEP_IDS], rotation=30, ha="right")
+    ax.set_xticks(range(len(STEP_IDS)), [label(STEPS_BY_ID[s].title, 26) for s in STEP_IDS], rotation=30, ha="right")
     if len(ordered) <= MAX_LABELLED_ROWS:
         ax.set_yticks(range(len(ordered)), [label(f"{r.learner} · {r.scenario}", 48) for r in ordered])
     else:
         ax.set_yticks([])
-        ax.set_ylabel(f"{len(ordered)} submissions, best total at the top")
+        each = f"; each row averages {size}" if size > 1 else ""
+        ax.set_ylabel(f"{len(ordered)} submissions, best total at the top{each}")
     ax.set_title("Step scores per submission (red: low, green: high)")
     fig.colorbar(image, ax=ax, label="score", shrink=0.6)
     fig.tight_layout()
@@ -75,7 +90,7 @@ def step_spread(rows: list[Row], path: Path) -> Path:
         lows.append(max(0.0, mean - quartiles[0]))
         highs.append(max(0.0, quartiles[2] - mean))
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    titles = [label(STEPS_BY_ID[s].title, 22) for s in STEP_IDS]
+    titles = [label(STEPS_BY_ID[s].title, 26) for s in STEP_IDS]
     colours = ["#d32f2f" if m < 50 else "#f57c00" if m < 70 else "#388e3c" for m in means]
     ax.bar(titles, means, color=colours, yerr=[lows, highs], capsize=5, ecolor="#333")
     ax.axhline(50, color="#555", linestyle="--", linewidth=1)

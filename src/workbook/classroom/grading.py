@@ -37,7 +37,7 @@ class Options:
     graded_at: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One graded submission, as the gradebook, the summary and the charts need it."""
 
@@ -58,7 +58,7 @@ class Row:
     report_file: str = ""  # its final name, relative to the output folder
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     index: int
     row: Row | None = None
@@ -228,14 +228,22 @@ class Graded:
     problems: list[str]  # override rows that could not be applied
 
 
+_SHARED: dict[tuple, tuple] = {}
+
+
+def _shared(items: list[tuple]) -> list[tuple]:
+    """One copy of each (step, criterion, description) tuple however many rows hold it."""
+    return [_SHARED.setdefault(item, item) for item in ((*map(sys.intern, item),) for item in items)]
+
+
 def _compact(row: Row) -> Row:
-    """Share the strings every row repeats (ids, descriptions): a row costs its numbers, not copies of the rubric."""
+    """Share what every row repeats (ids, titles, descriptions): a row costs its numbers and pointers, not rubric copies."""
     intern = sys.intern
     row.scenario, row.grader, row.graded_at, row.kind = map(intern, (row.scenario, row.grader, row.graded_at, row.kind))
     row.steps = {intern(k): v for k, v in row.steps.items()}
-    row.anti_patterns = [(intern(i), intern(t)) for i, t in row.anti_patterns]
-    row.missed = [(intern(s), intern(c), intern(d)) for s, c, d in row.missed]
-    row.contested = [(intern(s), intern(c)) for s, c in row.contested]
+    row.anti_patterns = _shared(row.anti_patterns)
+    row.missed = _shared(row.missed)
+    row.contested = _shared(row.contested)
     return row
 
 
