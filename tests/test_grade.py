@@ -245,6 +245,8 @@ def test_a_50_mb_file_is_rejected_with_a_reason(tmp_path):
         stream.truncate(50 * 1024 * 1024)
     (folder / "nested.answers.json").write_text("[" * 100_000)
     (folder / "binary.ipynb").write_bytes(b"\xff\xfe\x00garbage")
+    secret = write_json(tmp_path / "instructor-only.json", {"scenario": FIRST, "learner": "Secret", "answers": {}})
+    (folder / "link.answers.json").symlink_to(secret)
     write_json(folder / "ok.answers.json", {"scenario": FIRST, "learner": "Ok", "answers": {}})
     assert grade(folder, "--out", tmp_path / "out") == 3
     errors = {Path(r["file"]).name: r["reason"] for r in read_csv(tmp_path / "out" / "errors.csv")}
@@ -252,6 +254,7 @@ def test_a_50_mb_file_is_rejected_with_a_reason(tmp_path):
     assert "over the 2.0 MB limit for an answers file" in errors["big.answers.json"]
     assert "nested too deeply" in errors["nested.answers.json"]
     assert "not UTF-8" in errors["binary.ipynb"]
+    assert "symbolic link" in errors["link.answers.json"]
     assert [r["learner"] for r in read_csv(tmp_path / "out" / "gradebook.csv")] == ["Ok"]
 
 

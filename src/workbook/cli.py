@@ -243,12 +243,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError(f"--out {out} is not a folder")
+    if args.comments and not args.overrides:
+        raise UsageError("--comments needs --overrides (comments are referenced from override rows as @id)")
     try:
         overrides = load_overrides(args.overrides, load_comments(args.comments))
     except OverridesError as error:
         raise UsageError(str(error)) from None
-    if args.comments and not args.overrides:
-        raise UsageError("--comments needs --overrides (comments are referenced from override rows as @id)")
     confirm = None
     if args.grader == "claude" and not args.yes:
         from .graders.command import _confirm

@@ -62,6 +62,8 @@ def _candidate(name: str) -> bool:
 def read_submission(path: Path) -> Submission | Rejected:
     """One file as a Submission, or a Rejected naming the file and the reason."""
     source = str(path)
+    if path.is_symlink():  # a link in a collected folder could point at any file of the instructor's
+        return Rejected(source, f"{path.name}: is a symbolic link; only regular files are read")
     try:
         if path.suffix == ".ipynb":
             raw = read_bounded(path, MAX_NOTEBOOK_BYTES)
