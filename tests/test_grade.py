@@ -291,3 +291,23 @@ def test_grader_claude_grades_the_class_in_one_batch(tmp_path, monkeypatch, caps
     assert book["L0"]["grader"] == "claude" and book["L2"]["grader"] == "claude"
     assert book["L1"]["grader"] == "offline", "the errored item was graded offline, not dropped"
     assert "Claude could not grade this" in (tmp_path / "out" / "reports" / report_name("L1", "support-refund-agent")).read_text()
+
+
+def test_generate_prepares_a_notebook_per_scenario(tmp_path, capsys):
+    import nbformat
+
+    assert main(["generate", "--scenario", "all", "--out", str(tmp_path / "class")]) == 0
+    captured = capsys.readouterr()
+    assert f"preparing: {len(SCENARIOS)}/{len(SCENARIOS)}" in captured.err
+    made = sorted(p.name for p in (tmp_path / "class").glob("*.ipynb"))
+    assert made == sorted(f"{s}.ipynb" for s in SCENARIOS)
+    nb = nbformat.read(tmp_path / "class" / f"{FIRST}.ipynb", as_version=4)
+    tagged = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and f'scenario_id = "{FIRST}"' in tagged[0].source
+    assert all(cell.get("outputs", []) == [] for cell in nb.cells if cell.cell_type == "code"), "prepared, not run"
+    assert main(["generate", "--scenario", FIRST, "--out", str(tmp_path / "mock"), "--mode", "mock", "--minutes", "30"]) == 0
+    mock = nbformat.read(tmp_path / "mock" / f"{FIRST}-mock.ipynb", as_version=4)
+    source = next(c.source for c in mock.cells if "parameters" in c.metadata.get("tags", []))
+    assert 'mode = "mock"' in source and "time_limit_minutes = 30" in source
+    assert main(["generate", "--scenario", "no-such-scenario", "--out", str(tmp_path / "x")]) == 2
+    assert "no-such-scenario" in capsys.readouterr().err
