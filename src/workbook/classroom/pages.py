@@ -105,7 +105,7 @@ def feedback_page(
         f"<h1>{esc(title)}</h1>"
         f"<p class='wb-muted'>Scenario {esc(scenario.id)} · {esc(report.grader)} grader · graded {esc(row.graded_at)}{marked}</p>"
         f"{_instructor_html(overrides, original)}"
-        f"<h2>The report</h2>{H.report_view_html(shown, claims)}"
+        f"<h2>The report</h2>{H.report_view_html(shown, claims).replace('<details><summary>', '<details open><summary>')}"
         f"<h2>Your answers</h2>{_answers_html(scenario, answers, include_reference)}"
         "</body></html>\n"
     )
