@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,12 @@ RSS_SCRIPT = (
     "grade_class_folder([sys.argv[1]], sys.argv[2], jobs=1)\n"
     "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
 )
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the CLI, its workers, the kernels)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def grade_cli(folder: Path, out: Path, jobs: int) -> float:
@@ -76,14 +83,21 @@ def main() -> None:
         paths = make_class(base / "class", args.count)
         kinds = sum(p.suffix == ".ipynb" for p in paths)
         print(f"{args.count} submissions ({kinds} saved notebooks, {args.count - kinds} answers files) over 8 scenarios")
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows both sides alike)")
+        cpu = cpu_seconds()
         ours = grade_cli(base / "class", base / "graded", args.jobs)
+        ours_cpu = cpu_seconds() - cpu
         pages = len(list((base / "graded" / "reports").iterdir()))
         print(f"workbook grade --jobs {args.jobs}: {ours:.2f} s end to end ({pages} HTML pages, gradebook, summary, 3 charts)")
         (base / "pm").mkdir()
+        cpu = cpu_seconds()
         sample = papermill_sample(paths[: args.sample], base / "pm")
+        sample_cpu = cpu_seconds() - cpu
         scaled = sample / args.sample * args.count
         print(f"papermill per submission: {sample:.2f} s for {args.sample} -> {scaled:.0f} s scaled to {args.count}")
         print(f"ratio: {scaled / ours:.0f}x faster (target: at least 300x, under 10 s)")
+        scaled_cpu = sample_cpu / args.sample * args.count
+        print(f"CPU seconds: workbook grade {ours_cpu:.1f}, papermill {scaled_cpu:.0f} scaled; ratio {scaled_cpu / ours_cpu:.0f}x")
         rss = {}
         for count in (100, 1000):
             make_class(base / f"class{count}", count, seed=count)
