@@ -207,6 +207,91 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_printer(label: str) -> Callable[[int, int], None]:
+    """A progress bar on a terminal (redrawn in place), else a line at every tenth of the way."""
+    raw = getattr(sys.stderr, "_stream", sys.stderr)  # the bar's own \r must not be escaped
+    tty = hasattr(raw, "isatty") and raw.isatty()
+    shown = {"step": -1}
+
+    def show(done: int, total: int) -> None:
+        if tty:
+            filled = int(30 * done / max(total, 1))
+            raw.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}" + ("\n" if done >= total else ""))
+            raw.flush()
+            return
+        step = int(10 * done / max(total, 1))
+        if step != shown["step"]:
+            shown["step"] = step
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Grade a class; exit 0 when every submission was graded, 3 when some went to errors.csv."""
+    from .classroom import grade_class_folder
+    from .classroom.charts import ChartsUnavailable
+    from .classroom.overrides import OverridesError, load_comments, load_overrides
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.grader not in ("offline", "claude"):
+        raise UsageError(f"--grader must be offline or claude, got {args.grader!r}")
+    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    out = Path(args.out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise UsageError(f"--out {out} is not a folder")
+    if args.comments and not args.overrides:
+        raise UsageError("--comments needs --overrides (comments are referenced from override rows as @id)")
+    try:
+        overrides = load_overrides(args.overrides, load_comments(args.comments))
+    except OverridesError as error:
+        raise UsageError(str(error)) from None
+    confirm = None
+    if args.grader == "claude" and not args.yes:
+        from .graders.command import _confirm
+
+        def confirm(estimate) -> bool:
+            print(f"workbook: Claude batch: {estimate.describe()}", file=sys.stderr)
+            if not _confirm("Send it? [y/N]"):
+                raise UsageError("not confirmed, nothing was sent (answer y at the prompt, or pass --yes)")
+            return True
+    try:
+        result = grade_class_folder(
+            args.paths, out, grader=args.grader, overrides=overrides, include_reference=args.include_reference,
+            jobs=args.jobs, exercises=args.exercises, progress=_progress_printer("grading"), confirm=confirm,
+        )
+    except ChartsUnavailable as error:
+        raise UsageError(str(error)) from None
+    graded = result.graded
+    for problem in graded.problems:
+        print(f"workbook: warning: {problem}", file=sys.stderr)
+    print(
+        f"graded {len(graded.rows)} submission(s) of {len({r.learner for r in graded.rows})} learner(s); "
+        f"{len(graded.superseded)} older save(s) listed in superseded.csv; "
+        f"{len(graded.rejected)} rejected and {len(graded.problems)} override problem(s) in errors.csv; written to {out}"
+    )
+    return 0 if result.clean else 3
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .classroom.generate import generate
+
+    scenarios, problems = load_all(args.exercises)
+    if args.scenario == "all":
+        ids = sorted(scenarios)
+    elif args.scenario in scenarios:
+        ids = [args.scenario]
+    else:
+        load_scenario(args.scenario, args.exercises)  # the one-line unknown-id error, with the known ids
+        ids = [args.scenario]
+    made = generate(ids, args.out, mode=args.mode, minutes=args.minutes, progress=_progress_printer("preparing"))
+    print(f"prepared {len(made)} {args.mode} notebook(s) in {args.out}")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------
 
 
@@ -248,6 +333,20 @@ def build_parser() -> argparse.ArgumentParser:
     score_cmd.add_argument("--model", help="Claude model id (default: $WORKBOOK_MODEL, else the SDK's cheapest fast tier)")
     score_cmd.add_argument("--show-prompt", action="store_true", help="print the exact request Claude would get; send nothing")
     score_cmd.add_argument("--yes", action="store_true", help="do not ask before sending (the cost estimate is skipped)")
+    grade_cmd = add("grade", cmd_grade, "Grade a class: answers files and saved practice notebooks, folders searched recursively.")
+    grade_cmd.add_argument("paths", nargs="+", metavar="PATH", help="answers files, practice notebooks, or folders of them")
+    grade_cmd.add_argument("--out", required=True, metavar="DIR", help="where gradebook.csv, canvas.csv, the reports and charts go")
+    grade_cmd.add_argument("--grader", default="offline", help="offline (default) or claude (one Message Batch for the class)")
+    grade_cmd.add_argument("--overrides", metavar="FILE", help="CSV of learner, scenario, step, score, comment")
+    grade_cmd.add_argument("--comments", metavar="FILE", help="bank of reusable comments (CSV id,text or JSON), used as @id in overrides")
+    grade_cmd.add_argument("--include-reference", action="store_true", help="put the reference answers in the feedback pages")
+    grade_cmd.add_argument("--jobs", type=int, default=1, metavar="N", help="grade in N processes (default 1)")
+    grade_cmd.add_argument("--yes", action="store_true", help="with --grader claude: do not ask before sending")
+    generate_cmd = add("generate", cmd_generate, "Prepare practice notebooks for a class or workshop (parameters injected, not run).")
+    generate_cmd.add_argument("--scenario", required=True, metavar="ID|all")
+    generate_cmd.add_argument("--out", required=True, metavar="DIR")
+    generate_cmd.add_argument("--mode", choices=["practice", "mock"], default="practice")
+    generate_cmd.add_argument("--minutes", type=float, default=45, metavar="N", help="time limit of a mock (default 45)")
     return parser
 
 
