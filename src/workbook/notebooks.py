@@ -185,10 +185,27 @@ def _md_title(text: str) -> str:
     return md_text(text)
 
 
+def kernel_language_info() -> dict:
+    """`language_info` exactly as ipykernel reports it for this Python (what JupyterLab writes on open)."""
+    import sys
+
+    return {
+        "codemirror_mode": {"name": "ipython", "version": sys.version_info[0]},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": sys.version.split()[0],
+    }
+
+
 def strip_outputs(path: str | os.PathLike) -> bool:
     """Remove outputs, execution counts and saved widget state from a notebook in place.
 
-    The notebooks are committed clean; run this after editing one in Jupyter:
+    `language_info` is set as the venv's kernel reports it, so that opening the
+    notebook in JupyterLab changes nothing (no dirty, autosaved copy).
+    The notebooks are committed clean; run this with the venv's Python after editing one in Jupyter:
     `python -c "from workbook.notebooks import strip_outputs as s; s('notebooks/design_loop.ipynb')"`.
     Returns True when the file changed.
     """
@@ -201,6 +218,7 @@ def strip_outputs(path: str | os.PathLike) -> bool:
     before = nbformat.writes(nb)
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
+    nb.metadata["language_info"] = kernel_language_info()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
