@@ -63,6 +63,11 @@ def status_text(panel) -> str:
     return panel.claude_widgets[0].value
 
 
+def settled(panel) -> bool:
+    """Claude's check is over and its outcome drawn (the status line is the last thing updated)."""
+    return panel.claude is not None and any(s in status_text(panel) for s in ("verdict is shown", "could not grade"))
+
+
 def test_a_check_shows_offline_at_once_then_claude_side_by_side(api, tmp_path):
     form = build(tmp_path)
     enter_key(form)
@@ -76,7 +81,7 @@ def test_a_check_shows_offline_at_once_then_claude_side_by_side(api, tmp_path):
     assert panel.last_step is panel.offline_step and "/100" in panel.feedback.value
     panel.text.value = ANSWER + " We log every refund."  # the form keeps working
     api.gate.set()
-    assert wait_for(lambda: panel.claude is not None)
+    assert wait_for(lambda: settled(panel))
     assert panel.claude.step is not None and panel.last_step is panel.claude.step
     shown_feedback = html.unescape(panel.feedback.value)
     assert "Offline scorer beside Claude" in shown_feedback and "Claude's verdict" in shown_feedback
@@ -101,7 +106,7 @@ def test_disagreements_are_flagged_and_claims_get_claudes_verdict(api, tmp_path)
     panel = form.panel("user_intent")
     panel.text.value = ANSWER
     form.check_step("user_intent")
-    assert wait_for(lambda: panel.claude is not None)
+    assert wait_for(lambda: settled(panel))
     offline = {c.id: c for c in panel.offline_step.criteria}
     missed = [c for c in panel.last_step.criteria if c.state != "met"]
     form.claim("user_intent", missed[0].id, "Agents review refunds over $50.")
@@ -134,7 +139,7 @@ def test_failures_give_one_line_and_the_offline_result(api, tmp_path, status, wo
     panel = form.panel("tool_execution")
     panel.text.value = ANSWER
     form.check_step("tool_execution")
-    assert wait_for(lambda: panel.claude is not None)
+    assert wait_for(lambda: settled(panel))
     assert panel.claude.error and words in status_text(panel) and "offline result" in status_text(panel)
     assert panel.last_step is panel.offline_step and "Traceback" not in status_text(panel)
 

@@ -239,6 +239,8 @@ class PracticeForm:
         self.notices: list[tuple[str, str]] = []
         self.last_report: Report | None = None
         self._graded: tuple[str, Report] | None = None  # (answers digest, report): no rescoring of unchanged text
+        self._grading = threading.Lock()  # one offline scoring at a time (the warm-up thread and the buttons)
+        self._warm: threading.Thread | None = None
         self._note: tuple[str, str] = ("", "")  # (answers digest, what the last whole-design scoring said)
         self.closed = False
         self._restoring = False
@@ -535,9 +537,29 @@ class PracticeForm:
 
         answers = self.store.graded_answers()
         key = digest(answers)
-        if self._graded is None or self._graded[0] != key:
-            self._graded = (key, score(answers, self.scenario) if self.grader == "claude" else self.grade(answers))
-        return self._graded[1]
+        with self._grading:
+            if self._graded is None or self._graded[0] != key:
+                self._graded = (key, score(answers, self.scenario) if self.grader == "claude" else self.grade(answers))
+            return self._graded[1]
+
+    def warm_up(self) -> None:
+        """Score the restored answers on a daemon thread once the form is shown.
+
+        The scorer compiles its patterns on first use; doing that while the front end
+        draws the form (or papermill writes the cell's output) makes the first check
+        and the report cell answer at once. Nothing is shown by it.
+        """
+        if self._warm is not None or not any(t.strip() for t in self.store.texts.values()):
+            return
+
+        def work() -> None:
+            try:
+                self.offline_report()
+            except Exception:  # noqa: BLE001 - a button press scores again and reports any problem
+                pass
+
+        self._warm = threading.Thread(target=work, name="workbook-warm-up", daemon=True)
+        self._warm.start()
 
     def score(self) -> Report:
         """The report of the answers as they stand: Claude's when it has graded this text, else the offline one."""
@@ -1018,4 +1040,5 @@ def practice(
     )
     if display:
         _display(form.widget)
+    form.warm_up()
     return form
