@@ -195,7 +195,12 @@ def test_offline_mock_interviewer_uses_the_rubric_probe(tmp_path, monkeypatch):
     form.interviewer.ask("safety_checks")
     probes = {c.probe for c in form.scenario.step("safety_checks").criteria}
     assert panel.question in probes
-    assert form.interviewer.reply("safety_checks", "Refunds over $50 wait for an agent.")
-    assert form.store.followups["safety_checks"][0].reply == "Refunds over $50 wait for an agent."
+    reply = "Refunds over $50 wait for an agent. <script>alert(1)</script>"
+    assert form.interviewer.reply("safety_checks", reply)
+    assert form.store.followups["safety_checks"][0].reply == reply
+    assert not form.interviewer.reply("safety_checks", "no open question, nothing stored")
     form.finish_mock()
     assert panel.interview.layout.display == "none"
+    page, markdown = (path.read_text() for path in form.export_design())
+    assert "Refunds over $50 wait for an agent." in page and "<script>alert(1)" not in page
+    assert "Follow-up 1:" in markdown and "wait for an agent" in markdown

@@ -50,7 +50,8 @@ class ClaudeView:
     def __init__(self, form: "PracticeForm"):
         self.form = form
         self._lock = threading.Lock()  # one request at a time: last_usage / last_prompt belong to it
-        self.key = W.Password(value="", placeholder=KEY_PLACEHOLDER, layout=W.Layout(width="26em"))
+        # the value reaches the kernel on Enter or when the field loses focus, not per keystroke
+        self.key = W.Password(value="", placeholder=KEY_PLACEHOLDER, continuous_update=False, layout=W.Layout(width="26em"))
         self.key_status = form._html("")
         self.key.observe(self._key_typed, names="value")
         self.widget = W.HBox([self.key, self.key_status], layout=W.Layout(align_items="center", flex_flow="row wrap"))
