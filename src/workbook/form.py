@@ -32,9 +32,7 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from . import form_html as H
 from .clock import Countdown, MockClock, check_limit_minutes
-from .handin import design_document_html, design_document_markdown
 from .notebooks import DEFAULT_GRADER, DEFAULT_TIME_LIMIT, MODES, default_answers_path, report_stem, work_dir as _work_dir
-from .progress import format_duration, record_attempt
 from .report import REPORT_MIME, AntiPatternHit, CriterionResult, Report, StepReport
 from .scenario import Scenario, load_scenario
 from .steps import STEPS
@@ -748,6 +746,8 @@ class PracticeForm:
         """Show a whole-design report in the form and add it to the history if the answers changed."""
         self.last_report = report
         try:
+            from .progress import record_attempt
+
             attempt = record_attempt(
                 report, self.work_dir, mode=self.mode, time_used_seconds=time_used_seconds,
                 time_limit_minutes=self.time_limit_minutes if self.mode == "mock" else None,
@@ -786,6 +786,8 @@ class PracticeForm:
             return None
         report = self.score()
         answers, claims = self.store.answers(), self._claims_by_step()
+        from .handin import design_document_html, design_document_markdown  # only when exporting
+
         render = design_document_html if fmt == "html" else design_document_markdown
         text = render(self.scenario, answers, report, claims, mode=self.mode, clock=self.clock)
         target = self.work_dir / f"{report_stem(self.answers_path)}-design.{fmt}"
@@ -1005,6 +1007,13 @@ def _step_from_state(step_id: str, data: object) -> StepReport | None:
         )
     except (TypeError, ValueError, KeyError, AttributeError):
         return None
+
+
+def format_duration(seconds: float) -> str:
+    """m:ss (the history module's format; imported when a mock needs it)."""
+    from .progress import format_duration as fmt
+
+    return fmt(seconds)
 
 
 def _one_line(error: BaseException) -> str:
