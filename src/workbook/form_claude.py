@@ -207,7 +207,7 @@ class Interviewer:
             return
         form = self.form
         view = form._html("")
-        ask = form._button("Check this step: the interviewer asks a follow-up", W.Layout(width="auto"), icon="comments",
+        ask = form._button("Done with this step: ask me a follow-up", W.Layout(width="auto"), icon="comments",
                            tooltip="One question aimed at the biggest gap of your answer; your reply counts toward this step")
         reply = W.Textarea(placeholder="Your reply to the interviewer", rows=4, layout=W.Layout(width="100%"))
         reply.add_class("wb-answer")
