@@ -225,6 +225,7 @@ def test_practice_notebook_in_jupyterlab(page, server):
     feedback = page.locator(".wb-step").first
     feedback.wait_for(timeout=15_000)
     assert "/100" in feedback.inner_text() and "Probe" in feedback.inner_text()
+    page.locator("button.jupyter-button:not([disabled])", has_text="Show reference answer").first.wait_for(timeout=10_000)
     assert not reference.is_disabled()
     reference.click()
     page.locator(".wb-reference").first.wait_for()

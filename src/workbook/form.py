@@ -602,8 +602,8 @@ class PracticeForm:
         panel.claude = None
         panel.checked, panel.stale = True, False
         self.store.state.setdefault("feedback", {})[step_id] = _step_state(panel.last_step)
+        panel.sync()  # buttons first: the feedback appearing is the last thing a learner (or a test) sees
         panel.show_feedback(self._saved_note())
-        panel.sync()
         self._update_titles()
         self._write_state()
         self._refresh_live(report)
