@@ -204,3 +204,20 @@ def test_offline_mock_interviewer_uses_the_rubric_probe(tmp_path, monkeypatch):
     page, markdown = (path.read_text() for path in form.export_design())
     assert "Refunds over $50 wait for an agent." in page and "<script>alert(1)" not in page
     assert "Follow-up 1:" in markdown and "wait for an agent" in markdown
+
+
+def test_the_picker_offers_the_registered_graders_and_writes_only_the_name(tmp_path, monkeypatch):
+    from workbook.notebooks import prepare_practice_notebook
+    from workbook.start import scenario_picker
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
+    picker = scenario_picker(work_dir=tmp_path / "my-work", display=False)
+    assert [value for _, value in picker.grader.options][:2] == ["offline", "claude"] and picker.grader.value == "offline"
+    picker.choice.value = SCENARIO
+    picker.grader.value = "claude"
+    picker.prepare_button.click()
+    text = (tmp_path / "my-work" / f"{SCENARIO}.ipynb").read_text()
+    assert 'grader = \\"claude\\"' in text and TEST_KEY not in text  # the name only, never the key
+    with pytest.raises(ValueError, match="unknown grader 'nope'"):
+        prepare_practice_notebook(SCENARIO, work=tmp_path / "other", grader="nope")
