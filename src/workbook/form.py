@@ -227,6 +227,7 @@ class PracticeForm:
             time_limit_minutes = check_limit_minutes(time_limit_minutes)
         self.grader = grader
         self._grader_obj = None  # made by grader_impl() on first use (the Claude grader imports the SDK)
+        self._grader_lock = threading.Lock()
         self._claude_reports: dict[str, Report] = {}  # answers digest -> Claude's whole-design report
         self.claude_view = None  # form_claude.ClaudeView when the grader is Claude
         self.interviewer = None  # form_claude.Interviewer in mock mode
@@ -502,15 +503,16 @@ class PracticeForm:
 
     def grader_impl(self):
         """The grader object, made on first use; if it cannot be made, the offline grader and a notice."""
-        if self._grader_obj is None:
-            from .graders import get_grader
+        with self._grader_lock:  # the warm-up thread may be making it (the Claude grader imports the SDK)
+            if self._grader_obj is None:
+                from .graders import get_grader
 
-            try:
-                self._grader_obj = get_grader(self.grader)
-            except Exception as error:  # noqa: BLE001 - e.g. the Claude grader without the SDK: one line, offline
-                self._notice(f"The {self.grader} grader is not available ({_one_line(error)}); checks use the offline scorer.", "warn")
-                self._grader_obj = get_grader(DEFAULT_GRADER)
-        return self._grader_obj
+                try:
+                    self._grader_obj = get_grader(self.grader)
+                except Exception as error:  # noqa: BLE001 - e.g. the Claude grader without the SDK: one line, offline
+                    self._notice(f"The {self.grader} grader is not available ({_one_line(error)}); checks use the offline scorer.", "warn")
+                    self._grader_obj = get_grader(DEFAULT_GRADER)
+            return self._grader_obj
 
     @property
     def background(self) -> bool:
@@ -543,16 +545,21 @@ class PracticeForm:
     def warm_up(self) -> None:
         """Score the restored answers on a daemon thread once the form is shown.
 
-        The scorer compiles its patterns on first use; doing that while the front end
-        draws the form (or papermill writes the cell's output) makes the first check
-        and the report cell answer at once. Nothing is shown by it.
+        The scorer compiles its patterns on first use, and the Claude grader imports
+        the SDK; doing that while the front end draws the form (or papermill writes the
+        cell's output) makes the first check and the report cell answer sooner.
+        Nothing is shown by it.
         """
-        if self._warm is not None or not any(t.strip() for t in self.store.texts.values()):
+        answered = any(t.strip() for t in self.store.texts.values())
+        if self._warm is not None or not (answered or self.grader != DEFAULT_GRADER):
             return
 
         def work() -> None:
             try:
-                self.offline_report()
+                if self.grader != DEFAULT_GRADER:
+                    self.grader_impl()  # e.g. the anthropic SDK's import, off the thread that serves the buttons
+                if answered:
+                    self.offline_report()
             except Exception:  # noqa: BLE001 - a button press scores again and reports any problem
                 pass
 
@@ -736,8 +743,8 @@ class PracticeForm:
 
         def failed(error: BaseException) -> None:
             self._whole = None
-            offline.flags.insert(0, f"Claude could not grade this ({_one_line(error)}); this is the offline result.")
-            self._scored(offline, time_used_seconds, note, saved)
+            reason = f"Claude could not grade this ({_one_line(error)}); this is the offline result."
+            self._scored(dataclasses.replace(offline, flags=[reason, *offline.flags]), time_used_seconds, note, saved)
 
         self._whole = run_in_background(self.grade, answers, on_done=done, on_error=failed)
         return offline
