@@ -50,6 +50,7 @@ class ClaudeView:
     def __init__(self, form: "PracticeForm"):
         self.form = form
         self._lock = threading.Lock()  # one request at a time: last_usage / last_prompt belong to it
+        self._state = threading.RLock()  # a check's start (submit, then remember it) and its end never interleave
         # the value reaches the kernel on Enter or when the field loses focus, not per keystroke
         self.key = W.Password(value="", placeholder=KEY_PLACEHOLDER, continuous_update=False, layout=W.Layout(width="26em"))
         self.key_status = form._html("")
@@ -113,30 +114,34 @@ class ClaudeView:
                     copy.deepcopy(grader.last_prompt),
                 )
 
-        panel.claude = None
-        panel.claude_pending = state["pending"] = run_in_background(
-            work, on_done=lambda result: self._done(panel, state["pending"], result),
-            on_error=lambda error: self._done(panel, state["pending"], ClaudeCheck(error=_one_line(error))),
-        )
-        self.show(panel)
+        with self._state:  # a fast (cached) answer waits here until the check is remembered
+            panel.claude = None
+            panel.claude_pending = state["pending"] = run_in_background(
+                work, on_done=lambda result: self._done(panel, state, result),
+                on_error=lambda error: self._done(panel, state, ClaudeCheck(error=_one_line(error))),
+            )
+            self.show(panel)
 
-    def _done(self, panel: "_StepPanel", pending, result: ClaudeCheck | None) -> None:
-        if result is None or pending is not panel.claude_pending or pending.cancelled:
-            return
-        panel.claude_pending = None
-        panel.claude = result
-        self.form._claude_arrived(panel)
-        self.show(panel)
+    def _done(self, panel: "_StepPanel", state: dict, result: ClaudeCheck | None) -> None:
+        with self._state:
+            pending = state["pending"]  # set by check() before this lock is free
+            if result is None or pending is not panel.claude_pending or pending.cancelled:
+                return
+            panel.claude_pending = None
+            panel.claude = result
+            self.form._claude_arrived(panel)
+            self.show(panel)
 
     def cancel(self, panel: "_StepPanel", quiet: bool = False) -> None:
-        pending = panel.claude_pending
-        if pending is None:
-            return
-        pending.cancel()
-        panel.claude_pending = None
-        if not quiet:
-            panel.claude = ClaudeCheck(error="cancelled; this is the offline result")
-            self.show(panel)
+        with self._state:
+            pending = panel.claude_pending
+            if pending is None:
+                return
+            pending.cancel()
+            panel.claude_pending = None
+            if not quiet:
+                panel.claude = ClaudeCheck(error="cancelled; this is the offline result")
+                self.show(panel)
 
     # --- the panel's Claude rows ----------------------------------------------------------------
 
