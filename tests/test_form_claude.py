@@ -115,6 +115,10 @@ def test_disagreements_are_flagged_and_claims_get_claudes_verdict(api, tmp_path)
     claude_states = {c.id: c.state for c in panel.claude.step.criteria}
     differ = [i for i in offline if offline[i].state != claude_states.get(i)]
     assert ("they disagree" in shown) == bool(differ)
+    sent = len(api.message_bodies())
+    form.check_step("user_intent")  # unchanged text: the cached verdict, no request, no cost
+    assert wait_for(lambda: settled(panel))
+    assert len(api.message_bodies()) == sent and "cached verdict" in status_text(panel)
 
 
 def test_cancel_keeps_the_offline_feedback(api, tmp_path):
