@@ -225,6 +225,7 @@ def test_practice_notebook_in_jupyterlab(page, server):
     feedback = page.locator(".wb-step").first
     feedback.wait_for(timeout=15_000)
     assert "/100" in feedback.inner_text() and "Probe" in feedback.inner_text()
+    page.locator("button.jupyter-button:not([disabled])", has_text="Show reference answer").first.wait_for(timeout=10_000)
     assert not reference.is_disabled()
     reference.click()
     page.locator(".wb-reference").first.wait_for()
@@ -281,10 +282,12 @@ def test_start_here_prepares_and_opens_a_notebook(page, server):
     font = float(source.split("font-size:")[1].split("px")[0])
     assert font * scale >= 11, f"diagram labels are legible at the default width ({font} px drawn at {scale:.2f}x)"
     wait_idle(page)
-    # the kernel JupyterLab starts is the one the notebook names: it does not rewrite the kernelspec
-    # (it still adds the running Python's version to language_info, which no committed file can match everywhere)
+    # the kernel JupyterLab starts is the one the notebook names, and its language_info is the committed one:
+    # opening rewrites nothing, so the notebook is not dirty and nothing is autosaved
+    committed = nbformat_read(ROOT / "notebooks" / "00_start_here.ipynb").metadata
     metadata = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.metadata")
-    assert metadata["kernelspec"] == nbformat_read(ROOT / "notebooks" / "00_start_here.ipynb").metadata.kernelspec
+    assert metadata["kernelspec"] == committed.kernelspec and metadata["language_info"] == committed.language_info
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty") is False
     run_all(page)
     prepare = page.locator("button.jupyter-button", has_text="Prepare my practice notebook")
     prepare.wait_for(timeout=60_000)
@@ -304,6 +307,17 @@ def test_start_here_prepares_and_opens_a_notebook(page, server):
     link.click()
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel", has_text=f"{scenario_id}.ipynb").wait_for(timeout=30_000)
     shot(page, "start-3-opened")
+    # close every tab without saving the outputs (JupyterLab asks; a learner who keeps a clean clone says "Discard")
+    command(page, "application:close-all")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and page.evaluate("() => !!window.jupyterapp.shell.currentWidget"):
+        discard = page.locator(".jp-Dialog button", has_text="Discard")
+        if discard.count():
+            discard.first.click()
+        time.sleep(0.2)
+    assert (server.root / "lab" / "00_start_here.ipynb").read_bytes() == (ROOT / "notebooks" / "00_start_here.ipynb").read_bytes(), (
+        "opening, running and closing the start notebook changed the file on disk"
+    )
 
 
 def test_prepared_mock_notebook_counts_down(page, server):

@@ -114,7 +114,7 @@ def test_practice_displays_the_form(tmp_path, _no_display):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"grader": "claude"}, "grader"),
+        ({"grader": "no-such-grader"}, r"grader: unknown grader 'no-such-grader' \(known: .*claude.*offline"),
         ({"mode": "exam"}, "mode"),
         ({"mode": "mock", "time_limit_minutes": 0}, "time_limit_minutes"),
     ],

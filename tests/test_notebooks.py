@@ -89,6 +89,12 @@ def test_committed_without_outputs(path, tmp_path):
     assert nb.metadata.kernelspec.name == "python3"
     # what `make lab` installs: a different display name makes JupyterLab rewrite (and autosave) the notebook
     assert f'--display-name "{nb.metadata.kernelspec.display_name}"' in (ROOT / "Makefile").read_text()
+    # what the venv's ipykernel reports and JupyterLab writes on open (the Python version included)
+    from workbook.notebooks import kernel_language_info
+
+    assert nb.metadata.language_info == kernel_language_info(), (
+        f"{path.name}: language_info differs from this Python's; run workbook.notebooks.strip_outputs on it with the venv's Python"
+    )
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.source
@@ -229,7 +235,7 @@ def test_practice_notebook_without_answers(scenario_id, runs, capsys):
     (report,) = report_outputs(nb)
     expected = cli_json(runs.cases[f"empty-{scenario_id}"][2], capsys)
     assert report["data"][REPORT_MIME] == expected
-    assert expected["total"] == 0 and any(flag.startswith("empty_steps") for flag in expected["flags"])
+    assert expected["total"] == 0 and any("7 of 7 steps have no answer" in flag for flag in expected["flags"])
 
 
 def test_headless_runs_write_nothing(runs):
@@ -358,3 +364,30 @@ def test_strip_outputs_cleans_an_executed_notebook(runs, tmp_path):
     assert "widgets" not in nb.metadata and "papermill" not in nb.metadata
     assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
     assert [c.source for c in nb.cells] == [c.source for c in nbformat.read(START, as_version=4).cells]
+
+
+# --- Claude as grader, headless ------------------------------------------------------------------
+
+
+def test_practice_notebook_with_the_claude_grader(tmp_path, kernel_name, monkeypatch):
+    """grader="claude" against the fake API: the key comes from the environment, never a parameter or a file."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_anthropic import TEST_KEY, FakeAnthropic, files_containing
+
+    scenario = SCENARIOS["support-refund-agent"]
+    answers = write_answers(tmp_path / "claude.answers.json", scenario.id, {s: scenario.step(s).reference_answer for s in STEP_IDS})
+    started = __import__("time").time() - 1
+    with FakeAnthropic() as api:
+        for name, value in {"ANTHROPIC_API_KEY": TEST_KEY, "ANTHROPIC_BASE_URL": api.base_url,
+                            "WORKBOOK_CACHE": str(tmp_path / "verdicts"), WORK_DIR_ENV: str(tmp_path / "my-work")}.items():
+            monkeypatch.setenv(name, value)
+        out = tmp_path / "claude.out.ipynb"
+        nb = execute(PRACTICE, out, kernel_name, scenario_id=scenario.id, answers_path=str(answers), grader="claude")
+        bodies = api.message_bodies()
+    assert_clean_run(nb)
+    (report,) = report_outputs(nb)
+    assert report["data"][REPORT_MIME]["grader"] == "claude" and len(bodies) == 1
+    assert bodies[0]["messages"][0]["content"].count("<answer step=") == len(STEP_IDS)
+    assert nb.metadata.language_info == nbformat.read(PRACTICE, as_version=4).metadata.language_info  # as the kernel reports it
+    assert TEST_KEY not in out.read_text()
+    assert files_containing(TEST_KEY, [tmp_path], started) == []

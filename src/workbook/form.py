@@ -32,15 +32,12 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from . import form_html as H
 from .clock import Countdown, MockClock, check_limit_minutes
-from .handin import design_document_html, design_document_markdown
-from .notebooks import DEFAULT_TIME_LIMIT, MODES, default_answers_path, report_stem, work_dir as _work_dir
-from .progress import format_duration, record_attempt
+from .notebooks import DEFAULT_GRADER, DEFAULT_TIME_LIMIT, MODES, default_answers_path, report_stem, work_dir as _work_dir
 from .report import REPORT_MIME, AntiPatternHit, CriterionResult, Report, StepReport
 from .scenario import Scenario, load_scenario
 from .steps import STEPS
 from .store import AUTOSAVE_DELAY, AnswerStore, Claim, digest
 
-GRADERS = ("offline",)
 # Short tab labels: seven full titles do not fit side by side (each panel shows the full title).
 TAB_LABELS = {
     "user_intent": "Intent",
@@ -90,6 +87,14 @@ class _StepPanel:
         self.built = False
         self.last_step: StepReport | None = None  # the feedback last shown
         self.claim_row: W.HBox | None = None
+        self.offline_step: StepReport | None = None  # the offline scorer's feedback of the last check
+        self.claude = None  # a form_claude.ClaudeCheck: Claude's verdict on the last check, or why not
+        self.claude_pending = None  # a Claude check under way (graders.background.Pending)
+        self.claude_box: W.VBox | None = None
+        self.claude_widgets: tuple = ()
+        self.interview: W.VBox | None = None  # the mock interviewer's follow-ups
+        self.interview_widgets: tuple = ()
+        self.question: str | None = None  # the follow-up waiting for a reply
         self.box = W.VBox(layout=form._shared("panel", padding="4px"))
 
     def __getattr__(self, name: str):
@@ -174,6 +179,8 @@ class _StepPanel:
         self.text.disabled = self.form.closed or status in ("ready", "finished")
         # an interview gives no hints, feedback or reference while the clock runs
         self.buttons.layout.display = "flex" if revealing else "none"
+        if self.form.interviewer is not None:
+            self.form.interviewer.sync(self)
 
     def show_feedback(self, note: str = "") -> None:
         """Render the last feedback (with the learner's claims) and offer "I covered this" for misses."""
@@ -184,8 +191,14 @@ class _StepPanel:
             self.claim_box.children = []
             return
         claims = self.form.store.claims_for(self.step.id)
-        self.feedback.value = H.step_feedback_html(self.last_step, claims, note)
+        compared = ""
+        if self.claude is not None and self.claude.step is not None and self.offline_step is not None:
+            compared = H.comparison_html(self.offline_step, self.claude.step, claims)
+        flags = "".join(H.notice_html(H.flag_sentence(f), "warn") for f in (self.claude.flags if self.claude and self.claude.step else []))
+        self.feedback.value = H.step_feedback_html(self.last_step, claims, note) + flags + compared
         self.form._claims_view(self, claims)
+        if self.form.claude_view is not None:
+            self.form.claude_view.show(self)
 
 
 class PracticeForm:
@@ -196,25 +209,37 @@ class PracticeForm:
         scenario_id: str | None = None,
         answers_path: str | os.PathLike | None = None,
         *,
-        grader: str = "offline",
+        grader: str = DEFAULT_GRADER,
         mode: str = "practice",
         time_limit_minutes: float = DEFAULT_TIME_LIMIT,
         work_dir: str | os.PathLike | None = None,
         autosave_delay: float = AUTOSAVE_DELAY,
     ):
-        if grader not in GRADERS:
-            raise ValueError(f"grader must be 'offline' for now (a Claude grader comes in a later release), got {grader!r}")
+        from .graders import UnknownGraderError, graders
+
+        try:
+            graders.factory(grader)  # the name is checked now; the grader itself is made on first use
+        except UnknownGraderError as error:
+            raise ValueError(f"grader: {error}") from None
         if mode not in MODES:
             raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
         if mode == "mock":
             time_limit_minutes = check_limit_minutes(time_limit_minutes)
         self.grader = grader
+        self._grader_obj = None  # made by grader_impl() on first use (the Claude grader imports the SDK)
+        self._grader_lock = threading.Lock()
+        self._claude_reports: dict[str, Report] = {}  # answers digest -> Claude's whole-design report
+        self.claude_view = None  # form_claude.ClaudeView when the grader is Claude
+        self.interviewer = None  # form_claude.Interviewer in mock mode
+        self._whole = None  # a whole-design Claude grading under way
         self.mode = mode
         self.time_limit_minutes = time_limit_minutes
         self.work_dir = _work_dir(work_dir)
         self.notices: list[tuple[str, str]] = []
         self.last_report: Report | None = None
         self._graded: tuple[str, Report] | None = None  # (answers digest, report): no rescoring of unchanged text
+        self._grading = threading.Lock()  # one offline scoring at a time (the warm-up thread and the buttons)
+        self._warm: threading.Thread | None = None
         self._note: tuple[str, str] = ("", "")  # (answers digest, what the last whole-design scoring said)
         self.closed = False
         self._restoring = False
@@ -295,6 +320,14 @@ class PracticeForm:
         self.save_status = html("")
         parts = [self.brief, self.notice]
         row = self._shared("row", align_items="center", flex_flow="row wrap")
+        if self.grader == "claude" or self.mode == "mock":
+            from .form_claude import ClaudeView, Interviewer
+
+            if self.grader == "claude":
+                self.claude_view = ClaudeView(self)
+                parts.append(self.claude_view.widget)
+            if self.mode == "mock":
+                self.interviewer = Interviewer(self)
         if self.clock is not None:
             # only in mock mode: every widget costs a comm message, also in headless runs
             self.timer = html("")
@@ -468,19 +501,86 @@ class PracticeForm:
 
     # --- the grader ----------------------------------------------------------------------------
 
+    def grader_impl(self):
+        """The grader object, made on first use; if it cannot be made, the offline grader and a notice."""
+        with self._grader_lock:  # the warm-up thread may be making it (the Claude grader imports the SDK)
+            if self._grader_obj is None:
+                from .graders import get_grader
+
+                try:
+                    self._grader_obj = get_grader(self.grader)
+                except Exception as error:  # noqa: BLE001 - e.g. the Claude grader without the SDK: one line, offline
+                    self._notice(f"The {self.grader} grader is not available ({_one_line(error)}); checks use the offline scorer.", "warn")
+                    self._grader_obj = get_grader(DEFAULT_GRADER)
+            return self._grader_obj
+
+    @property
+    def background(self) -> bool:
+        """Does the grader answer over the network (then checks run in the background, offline first)?"""
+        return self.grader == "claude" and hasattr(self.grader_impl(), "grade_step")
+
     def grade(self, answers) -> Report:
-        """The one place the form calls the grader (today the offline scorer)."""
+        """The one place the form calls the chosen grader for a whole answer set (synchronous)."""
+        grader = self.grader_impl()
+        try:
+            return grader.grade(answers, self.scenario)
+        except Exception as error:  # noqa: BLE001 - a third-party grader must not leave a traceback in a notebook
+            from .scoring import score
+
+            report = score(answers, self.scenario)
+            report.flags.insert(0, f"The {self.grader} grader failed ({_one_line(error)}); this is the offline result.")
+            return report
+
+    def offline_report(self) -> Report:
+        """The offline scorer's report of the answers as they stand (instant; once per distinct text)."""
         from .scoring import score
 
-        return score(answers, self.scenario)
+        answers = self.store.graded_answers()
+        key = digest(answers)
+        with self._grading:
+            if self._graded is None or self._graded[0] != key:
+                self._graded = (key, score(answers, self.scenario) if self.grader == "claude" else self.grade(answers))
+            return self._graded[1]
+
+    def warm_up(self) -> None:
+        """Score the restored answers on a daemon thread once the form is shown.
+
+        The scorer compiles its patterns on first use, and the Claude grader imports
+        the SDK; doing that while the front end draws the form (or papermill writes the
+        cell's output) makes the first check and the report cell answer sooner.
+        Nothing is shown by it.
+        """
+        answered = any(t.strip() for t in self.store.texts.values())
+        if self._warm is not None or not (answered or self.grader != DEFAULT_GRADER):
+            return
+
+        def work() -> None:
+            try:
+                if self.grader != DEFAULT_GRADER:
+                    self.grader_impl()  # e.g. the anthropic SDK's import, off the thread that serves the buttons
+                if answered:
+                    self.offline_report()
+            except Exception:  # noqa: BLE001 - a button press scores again and reports any problem
+                pass
+
+        self._warm = threading.Thread(target=work, name="workbook-warm-up", daemon=True)
+        self._warm.start()
 
     def score(self) -> Report:
-        """The report of the answers as they stand (graded once per distinct answer text)."""
-        answers = self.store.answers()
+        """The report of the answers as they stand: Claude's when it has graded this text, else the offline one."""
+        if self.grader == "claude":
+            return self._claude_reports.get(digest(self.store.graded_answers())) or self.offline_report()
+        return self.offline_report()
+
+    def _grade_whole(self) -> Report:
+        """The chosen grader's report now (the report cell and exports wait for it; checks never do)."""
+        answers = self.store.graded_answers()
         key = digest(answers)
-        if self._graded is None or self._graded[0] != key:
-            self._graded = (key, self.grade(answers))
-        return self._graded[1]
+        if self.grader != "claude":
+            return self.offline_report()
+        if key not in self._claude_reports:
+            self._claude_reports = {key: self.grade(answers)}
+        return self._claude_reports[key]
 
     def _claims_by_step(self) -> dict[str, dict[str, Claim]]:
         return {step.id: self.store.claims_for(step.id) for step in STEPS}
@@ -504,16 +604,28 @@ class PracticeForm:
         if not panel.value.strip():
             panel.feedback.value = H.notice_html("Write your answer first, then check it.", "info")
             return None
-        report = self.score()
-        panel.last_step = report.steps[step_id]
+        report = self.offline_report()
+        panel.last_step = panel.offline_step = report.steps[step_id]
+        panel.claude = None
         panel.checked, panel.stale = True, False
         self.store.state.setdefault("feedback", {})[step_id] = _step_state(panel.last_step)
+        panel.sync()  # buttons first: the feedback appearing is the last thing a learner (or a test) sees
         panel.show_feedback(self._saved_note())
-        panel.sync()
         self._update_titles()
         self._write_state()
         self._refresh_live(report)
+        if self.claude_view is not None and self.background:
+            self.claude_view.check(panel)  # returns at once; Claude's verdict replaces the offline one later
         return report
+
+    def _claude_arrived(self, panel: _StepPanel) -> None:
+        """Claude's verdict on a step came back (on the grading thread): show it in place of the offline one."""
+        check = panel.claude
+        if check is not None and check.step is not None:
+            panel.last_step = check.step
+            self.store.state.setdefault("feedback", {})[panel.step.id] = _step_state(check.step)
+            self._write_state()
+        panel.show_feedback("Changed since this check: check again for a verdict on the new text." if panel.stale else "")
 
     def _restored_feedback(self, step_id: str) -> StepReport | None:
         feedback = self.store.state.get("feedback")
@@ -593,26 +705,69 @@ class PracticeForm:
 
     # --- the whole design ----------------------------------------------------------------------------
 
-    def score_all(self, *, time_used_seconds: float | None = None, note: str = "") -> Report | None:
-        """Score all seven steps, show the report in the form, and add it to the history if the answers changed."""
+    def score_all(self, *, time_used_seconds: float | None = None, note: str = "", wait: bool = False) -> Report | None:
+        """Score all seven steps, show the report in the form, and add it to the history if the answers changed.
+
+        With Claude as the grader the offline report shows at once and Claude's replaces it
+        when it arrives (`wait=True`: grade before returning, as the report cell does).
+        """
         if not self.revealing:
             self.export_status.value = H.notice_html("In a mock, your design is scored when the clock stops.", "info")
             return None
         saved = self._saved_note()
-        report = self.score()
+        if self.grader == "claude" and self.background and not wait:
+            return self._score_all_in_background(time_used_seconds, note, saved)
+        report = self._grade_whole() if self.grader == "claude" else self.score()
+        return self._scored(report, time_used_seconds, note, saved)
+
+    def _score_all_in_background(self, time_used_seconds: float | None, note: str, saved: str) -> Report:
+        """Show the offline report at once; Claude's report replaces it (and is recorded) when it arrives."""
+        from .graders.background import run_in_background
+
+        offline = self.offline_report()
+        answers = self.store.graded_answers()
+        key = digest(answers)
+        if key in self._claude_reports:
+            return self._scored(self._claude_reports[key], time_used_seconds, note, saved)
+        if self._whole is not None:
+            self._whole.cancel()
+        self.last_report = offline
+        self.report_view.value = H.report_view_html(offline, self._claims_by_step(), "Claude is grading your whole design… this is the offline report until its verdict arrives.")
+        self.export_status.value = H.notice_html("Claude is grading your whole design…", "info")
+
+        def done(report: Report) -> None:
+            self._whole = None
+            self._claude_reports = {key: report}
+            self.export_status.value = ""
+            self._scored(report, time_used_seconds, note, saved)
+
+        def failed(error: BaseException) -> None:
+            self._whole = None
+            reason = f"Claude could not grade this ({_one_line(error)}); this is the offline result."
+            self._scored(dataclasses.replace(offline, flags=[reason, *offline.flags]), time_used_seconds, note, saved)
+
+        self._whole = run_in_background(self.grade, answers, on_done=done, on_error=failed)
+        return offline
+
+    def _scored(self, report: Report, time_used_seconds: float | None, note: str, saved: str) -> Report:
+        """Show a whole-design report in the form and add it to the history if the answers changed."""
         self.last_report = report
         try:
+            from .progress import record_attempt
+
             attempt = record_attempt(
                 report, self.work_dir, mode=self.mode, time_used_seconds=time_used_seconds,
                 time_limit_minutes=self.time_limit_minutes if self.mode == "mock" else None,
-                answers_digest=digest(self.store.answers()),
+                answers_digest=digest(self.store.graded_answers()),
             )
             recorded = "Added to your progress history." if attempt else "Same answers as your last recorded attempt: not added to the history again."
         except OSError as error:
             recorded = f"Could not add it to your history: {error}"
-        self._note = (digest(self.store.answers()), " ".join(x for x in (note, recorded, saved) if x))
+        self._note = (digest(self.store.graded_answers()), " ".join(x for x in (note, recorded, saved) if x))
         self.report_view.value = H.report_view_html(report, self._claims_by_step(), self._note[1])
         self._refresh_live(report)
+        if self.mock_finished:
+            self.mock_scored.set()
         return report
 
     def export_design(self) -> tuple[Path, Path] | None:
@@ -638,6 +793,8 @@ class PracticeForm:
             return None
         report = self.score()
         answers, claims = self.store.answers(), self._claims_by_step()
+        from .handin import design_document_html, design_document_markdown  # only when exporting
+
         render = design_document_html if fmt == "html" else design_document_markdown
         text = render(self.scenario, answers, report, claims, mode=self.mode, clock=self.clock)
         target = self.work_dir / f"{report_stem(self.answers_path)}-design.{fmt}"
@@ -668,7 +825,7 @@ class PracticeForm:
         if self._live is None:
             self._live = self._html("")
         self.report_view.layout.display = "none"  # the report lives below the form from now on
-        report = self.score() if self.revealing else None
+        report = self._grade_whole() if self.revealing else None
         if report is not None:
             self.last_report = report
         self._refresh_live(report)
@@ -682,7 +839,7 @@ class PracticeForm:
             return
         report = report or self.score()
         key, note = self._note
-        self._live.value = H.report_view_html(report, self._claims_by_step(), note if key == digest(self.store.answers()) else "")
+        self._live.value = H.report_view_html(report, self._claims_by_step(), note if key == digest(self.store.graded_answers()) else "")
         if self.report_view.value:
             self.report_view.value = self._live.value
 
@@ -747,9 +904,7 @@ class PracticeForm:
         self.timer.value = H.timer_html(f"{note} Time used: {format_duration(used)} of {format_duration(clock.limit_seconds)}.", urgent=reason == "time")
         self._write_state()
         self._show_mock()
-        report = self.score_all(time_used_seconds=used, note=f"{note} Your answers were scored as they stood.")
-        self.mock_scored.set()
-        return report
+        return self.score_all(time_used_seconds=used, note=f"{note} Your answers were scored as they stood.")
 
     @property
     def mock_finished(self) -> bool:
@@ -765,8 +920,10 @@ class PracticeForm:
         self.store.reset()
         self.store.state.pop("feedback", None)
         self._graded = None
+        self._claude_reports = {}
         for panel in self.panels.values():
             panel.checked = panel.stale = False
+            panel.claude = panel.offline_step = panel.question = None
             panel.hints_shown = 0
             panel.last_step = None
             if panel.built:
@@ -859,6 +1016,17 @@ def _step_from_state(step_id: str, data: object) -> StepReport | None:
         return None
 
 
+def format_duration(seconds: float) -> str:
+    """m:ss (the history module's format; imported when a mock needs it)."""
+    from .progress import format_duration as fmt
+
+    return fmt(seconds)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200] or type(error).__name__
+
+
 def _shown_path(path: Path) -> str:
     """A path relative to the kernel's folder (where the notebook is), as a link there resolves."""
     try:
@@ -871,7 +1039,7 @@ def practice(
     scenario_id: str | None = None,
     answers_path: str | os.PathLike | None = None,
     *,
-    grader: str = "offline",
+    grader: str = DEFAULT_GRADER,
     mode: str = "practice",
     time_limit_minutes: float = DEFAULT_TIME_LIMIT,
     work_dir: str | os.PathLike | None = None,
@@ -888,4 +1056,5 @@ def practice(
     )
     if display:
         _display(form.widget)
+    form.warm_up()
     return form

@@ -53,6 +53,9 @@ ul.wb-criteria > li { margin: 0.15em 0; }
   background: var(--jp-layout-color2, #f3f3f3); }
 .wb-practice .jupyter-button { white-space: nowrap; }
 .wb-practice .jupyter-button > i { display: inline-block; margin-right: 0.35em; }
+.wb-disagree { font-weight: 600; color: var(--jp-warn-color1, #e65100); }
+.wb-prompt { max-height: 24em; overflow: auto; white-space: pre-wrap; font-size: 0.85em;
+  background: var(--jp-layout-color2, #f3f3f3); padding: 0.4em; border-radius: 4px; }
 .wb-practice .widget-tab, .wb-practice .jupyter-widget-tab { width: 100%; }
 .wb-practice .widget-tab > .lm-TabBar, .wb-practice .jupyter-widget-tab > .lm-TabBar { width: 100%; max-width: 100%; }
 </style>
@@ -236,6 +239,68 @@ def report_view_html(report: "Report", claims: Mapping[str, Mapping[str, object]
         for s in report.steps.values()
     )
     return f"{CSS}{FORM_CSS}<div class='wb-report wb-form'>{head}{extra}{bars_html(report)}{flags}{top}{details}</div>"
+
+
+# --- Claude beside the offline scorer --------------------------------------------------------------------
+
+
+def _verdict_cell(c: "CriterionResult | None") -> str:
+    if c is None:
+        return "<td class='wb-muted'>—</td>"
+    state = criterion_state(c)
+    quote = f" <span class='wb-quote'>“{esc(c.quote)}”</span>" if c.quote and state != "missing" else ""
+    css = {"met": "wb-met", "partly": "wb-partly", "missing": "wb-miss"}[state]
+    return f"<td class='{css}'>{MARKS[state]} {state}{quote}</td>"
+
+
+def disagreements(offline: "StepReport", claude: "StepReport") -> list[str]:
+    """Criterion ids the two graders judge differently (met / partly / missing)."""
+    theirs = {c.id: criterion_state(c) for c in claude.criteria}
+    return [c.id for c in offline.criteria if c.id in theirs and theirs[c.id] != criterion_state(c)]
+
+
+def comparison_html(offline: "StepReport", claude: "StepReport", claims: Mapping[str, object] | None = None) -> str:
+    """Both graders side by side per criterion; disagreements flagged; Claude's verdict on each claim."""
+    claims = claims or {}
+    theirs = {c.id: c for c in claude.criteria}
+    differ = set(disagreements(offline, claude))
+    rows = []
+    for c in offline.criteria:
+        flag = "<td class='wb-disagree'>they disagree</td>" if c.id in differ else "<td></td>"
+        rows.append(f"<tr><td>{esc(c.description)}</td>{_verdict_cell(c)}{_verdict_cell(theirs.get(c.id))}{flag}</tr>")
+        claim = claims.get(c.id)
+        if claim is not None:
+            verdict = criterion_state(theirs[c.id]) if c.id in theirs else "not judged"
+            rows.append(
+                f"<tr><td colspan='4' class='wb-claim'>Your claim: <span class='wb-quote'>“{esc(claim.sentence)}”</span>. "
+                f"Claude's verdict on it: <b>{esc(verdict)}</b></td></tr>"
+            )
+    summary = f"{len(differ)} of {len(offline.criteria)} criteria judged differently" if differ else "The two graders agree on every criterion"
+    return (
+        f"<details class='wb-compare'><summary><b>Offline scorer beside Claude</b>: {esc(summary)} "
+        f"(offline {offline.score:.0f}/100, Claude {claude.score:.0f}/100)</summary>"
+        f"<table class='wb-table'><tr><th>Criterion</th><th>Offline evidence</th><th>Claude's verdict</th><th></th></tr>"
+        f"{''.join(rows)}</table></details>"
+    )
+
+
+def claude_status_html(text: str, kind: str = "info") -> str:
+    return f"{FORM_CSS}<div class='wb-form'>{notice_html(text, kind)}</div>"
+
+
+def prompt_html(prompt_text: str) -> str:
+    """The request Claude received (the key is never part of it), escaped."""
+    return f"{FORM_CSS}<div class='wb-form'><pre class='wb-prompt'>{esc(prompt_text)}</pre></div>"
+
+
+def followup_html(rounds: list[tuple[str, str]], question: str | None, left: int) -> str:
+    """The interviewer's questions so far with the learner's replies, and the open question."""
+    done = "".join(
+        f"<li><b>Interviewer:</b> {esc(q)}<br><b>You:</b> <span class='wb-quote'>{esc(r)}</span></li>" for q, r in rounds
+    )
+    open_q = f"<p><b>Interviewer:</b> {esc(question)}</p>" if question else ""
+    more = f"<p class='wb-muted'>{left} follow-up{'s' if left != 1 else ''} left for this step.</p>" if not question else ""
+    return f"{FORM_CSS}<div class='wb-form'>{'<ol>' + done + '</ol>' if done else ''}{open_q}{more}</div>"
 
 
 # --- the start notebook's progress panel -----------------------------------------------------------------

@@ -55,9 +55,13 @@ def design_document_html(
     for step in STEPS:
         text = answers.text(step.id)
         body = H.paragraphs_html(text) if text.strip() else "<p class='wb-muted'>(no answer)</p>"
+        asked = "".join(
+            f"<li><b>Interviewer:</b> {esc(f.question)}<br><b>Reply:</b> {esc(f.reply)}</li>" for f in answers.followups.get(step.id, [])
+        )
+        followups = f"<h4>Follow-up questions (the replies count toward this step)</h4><ol>{asked}</ol>" if asked else ""
         steps.append(
             f"<section><h3>{step.number}. {esc(step.title)}</h3><p class='wb-muted'>{esc(step.question)}</p>"
-            f"<div class='wb-answer-text'>{body}</div></section>"
+            f"<div class='wb-answer-text'>{body}</div>{followups}</section>"
         )
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -90,6 +94,8 @@ def design_document_markdown(
         text = answers.text(step.id)
         lines += ["", f"### {step.number}. {md_text(step.title)}", "", f"_{md_text(step.question)}_", ""]
         lines.append(md_paragraphs(text) if text.strip() else "(no answer)")
+        for n, f in enumerate(answers.followups.get(step.id, []), 1):
+            lines += ["", f"**Follow-up {n}:** {md_text(f.question)}", "", f"> {md_text(' '.join(f.reply.split()))}"]
     lines += ["", f"## The report: {report.total:.0f}/100", "", "| Step | Score | Not yet covered |", "|---|---:|---|"]
     for step in report.steps.values():
         open_ = [md_text(c.description) for c in step.criteria if H.criterion_state(c) != "met"]

@@ -24,6 +24,7 @@ PRACTICE_NOTEBOOK = "design_loop.ipynb"
 START_NOTEBOOK = "00_start_here.ipynb"
 MODES = ("practice", "mock")
 DEFAULT_TIME_LIMIT = 45
+DEFAULT_GRADER = "offline"  # the registry's built-in that needs no key or network
 
 
 def work_dir(base: str | os.PathLike | None = None) -> Path:
@@ -96,11 +97,14 @@ def prepare_practice_notebook(
     work: str | os.PathLike | None = None,
     template: str | os.PathLike | None = None,
     overwrite: bool = False,
+    grader: str = DEFAULT_GRADER,
 ) -> tuple[Path, bool]:
     """Write a personal copy of the practice notebook with its parameters injected (not executed).
 
     Returns (path, created). An existing personal notebook is kept unless `overwrite`:
     the learner may have added notes to it (the answers live in their own file anyway).
+    `grader` is a name from the `workbook.graders` registry; only the name goes into
+    the notebook (an API key never does: it comes from the environment or the form).
     """
     from .scenario import load_scenario
 
@@ -109,6 +113,12 @@ def prepare_practice_notebook(
         raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
     from .clock import check_limit_minutes
 
+    from .graders import UnknownGraderError, graders
+
+    try:
+        graders.factory(grader)
+    except UnknownGraderError as error:
+        raise ValueError(f"grader: {error}") from None
     minutes = check_limit_minutes(time_limit_minutes) if mode == "mock" else DEFAULT_TIME_LIMIT
     minutes = int(minutes) if float(minutes).is_integer() else minutes
     target = practice_notebook_path(scenario.id, mode, work)
@@ -125,7 +135,7 @@ def prepare_practice_notebook(
         "scenario_id": scenario.id,
         # relative to the personal notebook, which sits in the work folder (the kernel's cwd)
         "answers_path": answers.name,
-        "grader": "offline",
+        "grader": grader,
         "mode": mode,
         "time_limit_minutes": minutes,
     }
@@ -175,10 +185,27 @@ def _md_title(text: str) -> str:
     return md_text(text)
 
 
+def kernel_language_info() -> dict:
+    """`language_info` exactly as ipykernel reports it for this Python (what JupyterLab writes on open)."""
+    import sys
+
+    return {
+        "codemirror_mode": {"name": "ipython", "version": sys.version_info[0]},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": sys.version.split()[0],
+    }
+
+
 def strip_outputs(path: str | os.PathLike) -> bool:
     """Remove outputs, execution counts and saved widget state from a notebook in place.
 
-    The notebooks are committed clean; run this after editing one in Jupyter:
+    `language_info` is set as the venv's kernel reports it, so that opening the
+    notebook in JupyterLab changes nothing (no dirty, autosaved copy).
+    The notebooks are committed clean; run this with the venv's Python after editing one in Jupyter:
     `python -c "from workbook.notebooks import strip_outputs as s; s('notebooks/design_loop.ipynb')"`.
     Returns True when the file changed.
     """
@@ -191,6 +218,7 @@ def strip_outputs(path: str | os.PathLike) -> bool:
     before = nbformat.writes(nb)
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
+    nb.metadata["language_info"] = kernel_language_info()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)

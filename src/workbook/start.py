@@ -15,7 +15,7 @@ from pathlib import Path
 import ipywidgets as W
 
 from . import form_html as H
-from .notebooks import DEFAULT_TIME_LIMIT, prepare_practice_notebook, work_dir as _work_dir
+from .notebooks import DEFAULT_GRADER, DEFAULT_TIME_LIMIT, prepare_practice_notebook, work_dir as _work_dir
 from .progress import history_path, summarize
 from .scenario import load_all
 
@@ -23,6 +23,10 @@ LEVELS = ("intro", "intermediate", "advanced")
 ALL_LEVELS = "All levels"
 MINUTES = (1, 180)
 PREPARE = {"practice": "Prepare my practice notebook", "mock": "Prepare my mock notebook"}
+GRADER_LABELS = {
+    "offline": ("Offline scorer", "Instant, free and private: the rubric scorer runs on this machine"),
+    "claude": ("Claude", "Claude reads meaning; needs an API key (ANTHROPIC_API_KEY or the form's key field); each check costs a little"),
+}
 
 
 def _display(obj) -> None:
@@ -37,6 +41,17 @@ def _relative_link(target: Path) -> str:
         return Path(os.path.relpath(target, Path.cwd())).as_posix()
     except ValueError:
         return target.as_posix()
+
+
+def _grader_names() -> list[str]:
+    """The registry's graders, built-ins first (a broken third-party entry point leaves the built-ins)."""
+    from .graders import grader_names
+
+    try:
+        names = grader_names()
+    except Exception:  # noqa: BLE001 - a broken installed package must not break the picker
+        names = []
+    return [n for n in GRADER_LABELS if n in names or not names] + [n for n in names if n not in GRADER_LABELS]
 
 
 class ScenarioPicker:
@@ -58,6 +73,12 @@ class ScenarioPicker:
             value=DEFAULT_TIME_LIMIT, min=MINUTES[0], max=MINUTES[1], step=1, description=f"Minutes ({MINUTES[0]}–{MINUTES[1]})",
             style={"description_width": "initial"}, layout=W.Layout(width="14em", display="none"),
         )
+        names = _grader_names()
+        self.grader = W.ToggleButtons(
+            options=[(GRADER_LABELS.get(n, (n, ""))[0], n) for n in names], value=DEFAULT_GRADER if DEFAULT_GRADER in names else names[0],
+            description="Grader", tooltips=[GRADER_LABELS.get(n, ("", f"the {n} grader (installed package)"))[1] for n in names],
+            style={"description_width": "initial", "button_width": "auto"},
+        )
         self.prepare_button = W.Button(description=PREPARE["practice"], icon="file", button_style="primary", layout=W.Layout(width="auto"))
         self.status = W.HTML("")
         self.link = W.Output()
@@ -71,11 +92,12 @@ class ScenarioPicker:
         self.level.observe(lambda _c: self._filter(), names="value")
         self.choice.observe(lambda _c: (self._show_brief(), self._clear_result()), names="value")
         self.mode.observe(lambda _c: self._mode_changed(), names="value")
+        self.grader.observe(lambda _c: self._clear_result(), names="value")
         self.prepare_button.on_click(lambda _b: self.prepare())
         self._filter()
         self.widget = W.VBox(
             [self.warning, self.level, self.choice, self.brief, W.HBox([self.mode, self.minutes], layout=W.Layout(flex_flow="row wrap")),
-             W.HBox([self.prepare_button]), self.status, self.link]
+             self.grader, W.HBox([self.prepare_button]), self.status, self.link]
         )
 
     def _filter(self) -> None:
@@ -117,7 +139,8 @@ class ScenarioPicker:
         self.status.value = H.notice_html("Preparing your notebook…", "info")
         try:
             path, created = prepare_practice_notebook(
-                scenario_id, mode=self.mode.value, time_limit_minutes=self.minutes.value, work=self.work_dir
+                scenario_id, mode=self.mode.value, time_limit_minutes=self.minutes.value, work=self.work_dir,
+                grader=self.grader.value,
             )
         except Exception as error:  # noqa: BLE001 - shown to the learner, in one line
             self.status.value = H.notice_html(f"Could not prepare the notebook: {error}", "error")

@@ -10,9 +10,12 @@ class-grading command reads files with `read_answers` (never moves or writes).
 
 What the store promises (tests/test_form.py checks it through the form):
 
-* Saves are debounced on a daemon `threading.Timer` and atomic (`answers.save_answers`).
-* A file that is a workbook file but cannot be read, or was changed behind the
-  store's back, is kept aside (`answers.quarantine`) before anything is written.
+* Saves are debounced on a daemon `threading.Timer` and go through one call,
+  `answers.save_answers(..., last_saved=...)`: under the file's inter-process lock
+  it keeps aside a file that is corrupt or was changed behind the store's back
+  (another kernel, an editor), then writes atomically. What was kept aside is told
+  through `notices`; the payload written becomes the new `last_saved`.
+* Claims and follow-ups are part of the answers file and are saved with the texts.
   Anything else (a folder, a notebook, someone else's JSON) is never moved: a folder
   or a non-`.json` path is refused with `StoreError`, other JSON makes the store read-only.
 * A failed save (read-only folder, full disk) is reported through `on_status` and
@@ -30,12 +33,10 @@ import os
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import answers as _answers
-from .answers import Answers, AnswersError, atomic_write_text, load_answers, quarantine, save_answers
+from .answers import Answers, AnswersError, Claim, FollowUp, Saved, atomic_write_text, load_answers, quarantine, save_answers
 from .steps import STEP_IDS
 
 AUTOSAVE_DELAY = 0.75  # seconds of quiet typing before a save
@@ -45,21 +46,6 @@ STATE_LIMIT = 2_000_000  # bytes: a state file larger than this is not ours to p
 class StoreError(ValueError):
     """The answers path cannot be used at all (a folder, a notebook); the message names it."""
 
-
-if hasattr(_answers, "Claim"):  # issue 9 puts claims into the answers file itself
-    Claim = _answers.Claim
-else:
-
-    @dataclass(frozen=True)
-    class Claim:  # type: ignore[no-redef]
-        """The learner says `sentence` of their answer to `step` covers `criterion`."""
-
-        step: str
-        criterion: str
-        sentence: str
-
-
-CLAIMS_IN_ANSWERS = "claims" in getattr(Answers, "__dataclass_fields__", {})
 
 Status = Callable[[str, str], None]  # (text, kind) with kind in ok, pending, error, info
 
@@ -162,7 +148,8 @@ class AnswerStore:
         self.texts: dict[str, str] = {step: loaded.text(step) if loaded else "" for step in STEP_IDS}
         self._last_saved: dict | None = loaded.to_dict() if loaded else None
         self.state = self._read_state()
-        self.claims: list[Claim] = self._read_claims(loaded)
+        self.claims: list[Claim] = list(loaded.claims) if loaded else []
+        self.followups: dict[str, list[FollowUp]] = {s: list(f) for s, f in loaded.followups.items()} if loaded else {}
         _LIVE[str(self.path)] = self
         _EXIT_STORES.add(self)
 
@@ -237,23 +224,30 @@ class AnswerStore:
             self._notice(f"The form state in {self.state_path.name} could not be read ({why}); {where}, and steps start unchecked.", "warn")
             return {}
 
-    def _read_claims(self, loaded: Answers | None) -> list[Claim]:
-        raw = getattr(loaded, "claims", None) if CLAIMS_IN_ANSWERS else self.state.get("claims")
-        claims = []
-        for item in raw if isinstance(raw, list) else []:
-            if isinstance(item, Claim):
-                claims.append(item)
-            elif isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("step", "criterion", "sentence")):
-                if item["step"] in STEP_IDS:
-                    claims.append(Claim(item["step"], item["criterion"], item["sentence"]))
-        return claims
-
     # --- the answers ------------------------------------------------------------------------------
 
     def answers(self) -> Answers:
-        if CLAIMS_IN_ANSWERS:
-            return Answers(self.scenario_id, dict(self.texts), self.learner, claims=list(self.claims))  # type: ignore[call-arg]
-        return Answers(self.scenario_id, dict(self.texts), self.learner)
+        """The answers file's content as it stands: texts, claims and follow-ups."""
+        followups = {step: list(entries) for step, entries in self.followups.items() if entries}
+        return Answers(self.scenario_id, dict(self.texts), self.learner, claims=list(self.claims), followups=followups)
+
+    def graded_answers(self) -> Answers:
+        """What a grader reads: each step's text followed by the learner's follow-up replies to it."""
+        answers = self.answers()
+        for step, entries in answers.followups.items():
+            replies = [f.reply.strip() for f in entries if f.reply.strip()]
+            if replies:
+                answers.answers[step] = "\n\n".join([answers.text(step), *replies]).strip()
+        return answers
+
+    def add_followup(self, step_id: str, question: str, reply: str) -> FollowUp:
+        """Store an interviewer question and the learner's reply with the answers (saved at once)."""
+        if step_id not in self.texts:
+            raise KeyError(step_id)
+        entry = FollowUp(question, reply)
+        self.followups.setdefault(step_id, []).append(entry)
+        self.save()
+        return entry
 
     def set_text(self, step_id: str, text: str) -> None:
         """A change from the learner: remember it and save after a quiet moment."""
@@ -266,6 +260,7 @@ class AnswerStore:
         """Start from a blank sheet (a new mock attempt): the file itself is kept aside by the caller."""
         self.texts = {step: "" for step in STEP_IDS}
         self.claims = []
+        self.followups = {}
         self._last_saved = None
 
     def add_claim(self, step_id: str, criterion: str, sentence: str) -> Claim:
@@ -282,10 +277,7 @@ class AnswerStore:
         return {c.criterion: c for c in self.claims if c.step == step_id}
 
     def _claims_changed(self) -> None:
-        if CLAIMS_IN_ANSWERS:
-            self.save()
-        else:
-            self.write_state()
+        self.save()
 
     # --- saving ----------------------------------------------------------------------------------
 
@@ -332,7 +324,7 @@ class AnswerStore:
                 self.on_status(f"Saved to {self.path.name}", "ok")
                 return True
             try:
-                self._check_and_write(answers)
+                saved = save_answers(answers, self.path, last_saved=self._last_saved)
             except (OSError, ValueError) as error:
                 self.saved_ok = False
                 self.on_status(f"Not saved: {_one_line(error)}", "error")
@@ -342,35 +334,24 @@ class AnswerStore:
                     "error",
                 )
                 return False
-            self._last_saved = payload
+            self._kept_aside_notices(saved)
+            self._last_saved = saved.payload
             self.save_count += 1
             self.saved_ok = True
             self.on_status(f"Saved to {self.path.name} at {time.strftime('%H:%M:%S')}", "ok")
             return True
 
-    def _check_and_write(self, answers: Answers) -> None:
-        """Keep aside a file that is corrupt or changed elsewhere, then write ours."""
-        self._keep_aside_if_changed()
-        try:
-            save_answers(answers, self.path)
-        except AnswersError as error:  # became corrupt after the check: keep it, then write ours
-            moved = quarantine(self.path)
-            self._notice(f"{self.path.name} could not be read ({error}); it was moved to {moved.name} and your answers saved fresh.", "error")
-            save_answers(answers, self.path)
-
-    def _keep_aside_if_changed(self) -> None:
-        path = self.path
-        if not path.exists():
-            return
-        try:
-            on_disk = load_answers(path).to_dict()
-        except (ValueError, RecursionError) as error:
-            moved = quarantine(path)
-            self._notice(f"{path.name} could not be read ({error}); it was moved to {moved.name} and your answers saved fresh.", "error")
-            return
-        if on_disk != self._last_saved:
-            moved = quarantine(path, "changed")
-            self._notice(f"{path.name} was changed outside this form; that version was kept as {moved.name} and the form's answers saved.", "warn")
+    def _kept_aside_notices(self, saved: Saved) -> None:
+        """What `save_answers` moved aside under the lock before writing, told to the learner."""
+        for label, where, why in saved.kept_aside:
+            if label == "corrupt":
+                self._notice(f"{self.path.name} could not be read ({_one_line(why)}); it was moved to {where.name} and your answers saved fresh.", "error")
+            else:
+                self._notice(
+                    f"{self.path.name} was changed outside this form (another notebook or an editor); "
+                    f"that version was kept as {where.name} and the form's answers saved.",
+                    "warn",
+                )
 
     def keep_attempt_aside(self) -> Path | None:
         """Move the answers file aside as NAME.attempt-TIME.json (a finished mock attempt)."""
@@ -387,8 +368,6 @@ class AnswerStore:
         if not self.can_save or self.closed:
             return False
         state = dict(self.state)
-        if not CLAIMS_IN_ANSWERS:
-            state["claims"] = [{"step": c.step, "criterion": c.criterion, "sentence": c.sentence} for c in self.claims]
         try:
             atomic_write_text(self.state_path, json.dumps(state, indent=1, ensure_ascii=False) + "\n")
             return True
