@@ -210,3 +210,10 @@ def test_report_round_trips_through_its_dict():
     report = score(Answers(SCENARIO.id, {"tool_execution": "The agent should refund every request automatically.",
                                          "user_intent": "Shoppers want refunds; we measure the resolution rate."}), SCENARIO)
     assert Report.from_dict(report.to_dict()).to_dict() == report.to_dict()
+
+
+def test_shipped_common_stems_match_the_shipped_scenarios():
+    """data/common_stems.txt is derived data: regenerate it with workbook.scoring.write_common_stems()."""
+    from workbook.scoring import _common_stems, compute_common_stems
+
+    assert _common_stems() == compute_common_stems()

@@ -9,10 +9,19 @@ from __future__ import annotations
 from .answers import Answers, AnswersError, load_answers, save_answers
 from .report import REPORT_MIME, AntiPatternHit, CriterionResult, Report, StepReport
 from .scenario import Scenario, ScenarioError, load_all, load_scenario
-from .scoring import score
 from .steps import STEP_IDS, STEPS, Step
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The scorer (and its regular expressions) loads on first use, not with the package:
+    # the practice notebook shows its form before anything is scored.
+    if name == "score":
+        from .scoring import score
+
+        return score
+    raise AttributeError(f"module 'workbook' has no attribute {name!r}")
 
 __all__ = [
     "Answers",

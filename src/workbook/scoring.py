@@ -197,9 +197,24 @@ def _content_stems(scenario: Scenario, with_rubric: bool = True) -> set[str]:
     return set(filter(_is_content, analyse(" ".join(parts)).keys))
 
 
+COMMON_STEMS_FILE = "common_stems.txt"  # in workbook/data: the result of compute_common_stems(), one stem a line
+
+
 @lru_cache(maxsize=1)
 def _common_stems() -> frozenset[str]:
-    """Stems found in many of the shipped scenarios: ordinary words of the field, not of any one product."""
+    """Stems found in many of the shipped scenarios: ordinary words of the field, not of any one product.
+
+    Computing them loads and validates every shipped scenario (about half a second), so the result ships
+    as data; a test keeps the file equal to `compute_common_stems()`."""
+    from importlib import resources
+
+    shipped = resources.files("workbook").joinpath("data", COMMON_STEMS_FILE)
+    if shipped.is_file():
+        return frozenset(shipped.read_text(encoding="utf-8").split())
+    return compute_common_stems()
+
+
+def compute_common_stems() -> frozenset[str]:
     scenarios, _ = load_all(shipped_exercises_dir())
     counts: dict[str, int] = {}
     for scenario in scenarios.values():
@@ -209,6 +224,14 @@ def _common_stems() -> frozenset[str]:
     # a product's nouns that a concept happens to name (refund, invoice) stay distinctive of that product.
     design = design_vocabulary()
     return frozenset(key for key, count in counts.items() if count >= COMMON_SCENARIOS or (count >= 2 and key in design))
+
+
+def write_common_stems() -> None:
+    """Regenerate data/common_stems.txt after changing a shipped scenario or the concepts."""
+    from pathlib import Path
+
+    target = Path(__file__).parent / "data" / COMMON_STEMS_FILE
+    target.write_text("\n".join(sorted(compute_common_stems())) + "\n", encoding="utf-8")
 
 
 def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
