@@ -316,3 +316,15 @@ def test_two_processes_saving_one_file_lose_nothing(tmp_path):
     lost = [save for save in reported if save not in on_disk]
     assert not lost, f"{len(lost)} saves reported as done are nowhere on disk, e.g. {lost[:5]}"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_follow_up_replies_count_toward_their_step_wherever_answers_are_scored():
+    from workbook import load_scenario, score
+    from workbook.answers import FollowUp
+
+    scenario = load_scenario("support-refund-agent")
+    reply = "Refunds above $75 always wait for an agent's approval before the payments call."
+    plain = Answers(scenario.id, {"tool_execution": "The assistant looks up the order first."})
+    followed = Answers(scenario.id, dict(plain.answers), followups={"tool_execution": [FollowUp("Who approves big refunds?", reply)]})
+    assert reply in followed.graded_text("tool_execution")
+    assert score(followed, scenario).steps["tool_execution"].score > score(plain, scenario).steps["tool_execution"].score

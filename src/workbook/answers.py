@@ -75,6 +75,11 @@ class Answers:
     def text(self, step_id: str) -> str:
         return self.answers.get(step_id, "")
 
+    def graded_text(self, step_id: str) -> str:
+        """What a grader reads for a step: its answer, then the learner's replies to the interviewer's follow-ups."""
+        replies = [entry.reply.strip() for entry in self.followups.get(step_id, ()) if entry.reply.strip()]
+        return "\n\n".join([self.text(step_id), *replies]).strip() if replies else self.text(step_id)
+
     def to_dict(self) -> dict:
         ordered = {step: self.answers[step] for step in STEP_IDS if self.answers.get(step)}
         data: dict = {"scenario": self.scenario, "learner": self.learner, "answers": ordered}

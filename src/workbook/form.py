@@ -30,6 +30,7 @@ from pathlib import Path
 import ipywidgets as W
 from ipywidgets.widgets.widget_string import HTMLStyle
 
+from . import carry
 from . import form_html as H
 from .clock import Countdown, MockClock, check_limit_minutes
 from .notebooks import DEFAULT_GRADER, DEFAULT_TIME_LIMIT, MODES, default_answers_path, report_stem, work_dir as _work_dir
@@ -421,6 +422,8 @@ class PracticeForm:
     def _set_save_status(self, text: str, kind: str) -> None:
         if "save_status" in self.__dict__:
             self.save_status.value = H.save_status_html(text, kind)
+        if kind == "ok" and self.__dict__.get("carried"):
+            carry.publish(self.store.answers())  # keep the notebook's copy equal to the file
 
     def _update_progress(self) -> None:
         answered = sum(1 for p in self.panels.values() if p.value.strip())
@@ -1056,5 +1059,7 @@ def practice(
     )
     if display:
         _display(form.widget)
+        carry.show(form.answers())  # the saved notebook carries the answers for `workbook grade`
+        form.carried = True
     form.warm_up()
     return form

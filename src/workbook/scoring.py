@@ -601,12 +601,12 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     content: Counter[str] = Counter()
     written: Counter[str] = Counter()
     for step_id in STEP_IDS:
-        steps[step_id], step = _step_report(step_id, answers.text(step_id), compiled, seen)
+        steps[step_id], step = _step_report(step_id, answers.graded_text(step_id), compiled, seen)
         flags += step.flags
         mentioned |= step.mentioned
         content.update(step.content)
         written.update(step.written)
-    empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.text(s).strip()]
+    empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.graded_text(s).strip()]
     if empty:
         flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
     topicality = _topicality(mentioned, content, written, compiled)

@@ -234,10 +234,7 @@ class AnswerStore:
     def graded_answers(self) -> Answers:
         """What a grader reads: each step's text followed by the learner's follow-up replies to it."""
         answers = self.answers()
-        for step, entries in answers.followups.items():
-            replies = [f.reply.strip() for f in entries if f.reply.strip()]
-            if replies:
-                answers.answers[step] = "\n\n".join([answers.text(step), *replies]).strip()
+        answers.answers = {step: answers.graded_text(step) for step in {**answers.answers, **answers.followups}}
         return answers
 
     def add_followup(self, step_id: str, question: str, reply: str) -> FollowUp:
