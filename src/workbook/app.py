@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import unicodedata
@@ -150,7 +151,7 @@ def prepare_app_notebook(root: str | os.PathLike, scenario_id: str | None) -> Pa
     from papermill.parameterize import parameterize_notebook
 
     from .answers import atomic_write_text
-    from .notebooks import _one_parameters_cell, find_template
+    from .notebooks import DEFAULT_TIME_LIMIT, _one_parameters_cell, find_template
     from .scenario import load_scenario
 
     template = find_template()
@@ -158,7 +159,9 @@ def prepare_app_notebook(root: str | os.PathLike, scenario_id: str | None) -> Pa
     name = "practice"
     if scenario_id:
         scenario = load_scenario(scenario_id)
-        nb = _one_parameters_cell(parameterize_notebook(nb, {"scenario_id": scenario.id, "answers_path": None}, report_mode=False))
+        parameters = {"scenario_id": scenario.id, "answers_path": None, "grader": "offline", "mode": "practice",
+                      "time_limit_minutes": DEFAULT_TIME_LIMIT}
+        nb = _one_parameters_cell(parameterize_notebook(nb, parameters, report_mode=False))
         name = scenario.id
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
@@ -185,6 +188,10 @@ def app_environment(root: Path, exercises: str | None = None) -> dict[str, str]:
     return env
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(scenario_id: str | None, *, port: int = 8866, root: str | os.PathLike | None = None,
           ip: str = "127.0.0.1", exercises: str | None = None) -> int:
     """Prepare the app notebook and run Voilà in the foreground until interrupted."""
@@ -200,6 +207,8 @@ def serve(scenario_id: str | None, *, port: int = 8866, root: str | os.PathLike 
     notebook = prepare_app_notebook(folder, scenario_id)
     print(f"workbook app: serving {notebook.name} on http://{ip}:{port}/ (visitors' folders in {folder / VISITORS}); Ctrl-C stops it")
     process = subprocess.Popen(voila_command(notebook, port, ip), env=app_environment(folder, exercises), cwd=notebook.parent)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
