@@ -15,6 +15,7 @@ the localhost test (tests/test_hub.py loads it, then swaps in test doubles):
     WORKBOOK_HUB_URL        where the Hub listens (default http://:8000)
     WORKBOOK_HUB_HOMES      home folder template (default /home/{username}; TLJH: jupyter-{username})
     WORKBOOK_HUB_STATE      where the Hub keeps its database and cookie secret (default: this folder)
+    WORKBOOK_REPO           the workbook checkout (default: two folders up from this file)
     WORKBOOK_HUB_SPAWNER    spawner class (default: jupyterhub.spawner.LocalProcessSpawner, real Unix users;
                             TLJH uses systemdspawner)
 
@@ -28,7 +29,7 @@ from pathlib import Path
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(os.environ.get("WORKBOOK_REPO", HERE.parents[1]))  # the checkout whose notebooks/ users get
 NOTEBOOKS = REPO / "notebooks"
 STATE = Path(os.environ.get("WORKBOOK_HUB_STATE", HERE))
 
