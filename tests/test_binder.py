@@ -139,11 +139,12 @@ def test_jupyterlab_from_the_binder_environment_shows_the_picker(binder_env, tmp
                 page.wait_for_selector(".jp-Notebook", timeout=60_000)
                 # postBuild's overrides.json starts the kernel without a "Select Kernel" dialog
                 page.wait_for_function(KERNEL_READY, timeout=60_000)
+                # the Binder warning, rendered at the top before anything runs
+                page.locator(".jp-RenderedMarkdown", has_text="10 minutes without activity").first.wait_for(timeout=30_000)
                 command(page, "notebook:run-all-cells")
                 page.locator(".widget-dropdown select").first.wait_for(timeout=60_000)
                 page.get_by_role("button", name="Prepare my practice notebook").first.wait_for(timeout=30_000)
                 assert page.locator(".widget-dropdown select option").count() >= 3  # the scenarios
-                page.get_by_text("10 minutes without activity").first.wait_for()  # the Binder warning
                 page.locator("button.jupyter-button", has_text="as a zip").first.wait_for()  # and the way to keep work
             finally:
                 browser.close()

@@ -207,11 +207,14 @@ def run_in_kernel(hub: Hub, user: str, code: str, timeout: float = 60) -> str:
     return asyncio.run(execute())
 
 
-def user_journey(hub: Hub, user: str, timings: dict[str, float], errors: list[BaseException]) -> None:
+def user_journey(hub: Hub, user: str, timings: dict[str, float], errors: list[BaseException],
+                 phases: dict[str, float] | None = None) -> None:
     try:
         started = time.monotonic()
         log_in(hub, user)
         start_server(hub, user)
+        if phases is not None:
+            phases[user] = time.monotonic() - started  # login to a running server
         printed = run_in_kernel(hub, user, SAVE_CODE.format(scenario=SCENARIO, text=text_for(user)))
         assert "SAVED" in printed, printed
         timings[user] = time.monotonic() - started
@@ -219,8 +222,8 @@ def user_journey(hub: Hub, user: str, timings: dict[str, float], errors: list[Ba
         errors.append(error)
 
 
-def run_three_users(base: Path) -> tuple[Hub, dict[str, float]]:
-    """Start a hub, send the three users in at once; return the (stopped) hub and each user's seconds to a saved form."""
+def run_three_users(base: Path, users: tuple[str, ...] = USERS, phases: dict[str, float] | None = None) -> tuple[Hub, dict[str, float]]:
+    """Start a hub, send the users in at once; return the (stopped) hub and each user's seconds from login to a saved form."""
     if not PROXY.exists():
         message = f"no configurable-http-proxy at {PROXY} (run `make proxy`)"
         pytest.fail(message) if in_ci() else pytest.skip(message)
@@ -229,7 +232,7 @@ def run_three_users(base: Path) -> tuple[Hub, dict[str, float]]:
     errors: list[BaseException] = []
     try:
         hub.wait_ready()
-        threads = [threading.Thread(target=user_journey, args=(hub, user, timings, errors)) for user in USERS]
+        threads = [threading.Thread(target=user_journey, args=(hub, user, timings, errors, phases)) for user in users]
         for thread in threads:
             thread.start()
         for thread in threads:
