@@ -63,7 +63,7 @@ class Hub:
         self.token = secrets.token_hex(16)
         self.homes = base / "homes"
         state = base / "state"
-        state.mkdir()
+        state.mkdir(parents=True)
         config = base / "test_config.py"
         config.write_text(f"""
 c = get_config()
