@@ -105,7 +105,7 @@ def test_two_visitors_never_see_each_others_text(tmp_path_factory, jupyter_env):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
-                ada_context, grace_context = browser.new_context(), browser.new_context()
+                ada_context, grace_context = browser.new_context(accept_downloads=True), browser.new_context()
                 ada, grace = ada_context.new_page(), grace_context.new_page()
                 open_form(ada, server.url)  # no key: a new resume code
                 open_form(grace, server.url + "?name=Grace%20Hopper")
@@ -121,6 +121,23 @@ def test_two_visitors_never_see_each_others_text(tmp_path_factory, jupyter_env):
                 texts = sorted(load_answers(f).text("user_intent") for f in files)
                 assert texts == sorted([ADA, GRACE])
                 assert files[0].parent != files[1].parent
+
+                # Ada downloads her answers through the page's link, as a browser saves a file.
+                ada.locator("button.jupyter-button", has_text="Download my answers").first.click()
+                link = ada.locator("a.wb-download").first
+                link.wait_for(timeout=15_000)
+                with ada.expect_download() as download:
+                    link.click()
+                saved = Path(download.value.path())
+                assert load_answers(saved).text("user_intent") == ADA
+                # Grace uploads a corrupt file: refused with the reason, her answer stays.
+                broken = root / "broken.json"
+                broken.write_text('{"scenario": "support-refund-agent", "answers": ')
+                with grace.expect_file_chooser() as chooser:
+                    grace.locator(".wb-transfer .widget-upload").first.click()
+                chooser.value.set_files(str(broken))
+                grace.locator(".wb-transfer-status", has_text="Not restored").first.wait_for(timeout=15_000)
+                assert grace.locator(".widget-textarea textarea").first.input_value() == GRACE
 
                 # Ada comes back later, in a new tab, with her code: her answer, not Grace's.
                 again = ada_context.new_page()
