@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install browser bench clean
+.PHONY: lab test install browser proxy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,24 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+## configurable-http-proxy (JupyterHub's proxy) from npm, into the project's .venv (the hub test uses it).
+PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+$(PROXY): | $(STAMP)
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq npm >/dev/null; fi; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@4
+
+proxy: $(PROXY)
+
 ## Install everything and run the whole test suite.
-test: $(STAMP) browser
+test: $(STAMP) browser $(PROXY)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_notebook.py
+	$(BIN)/python benchmarks/bench_workshop.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

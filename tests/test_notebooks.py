@@ -262,7 +262,7 @@ def test_mock_mode_with_a_running_clock_does_not_block(runs):
 def test_start_notebook_headless(runs):
     nb = runs.notebook("start")
     assert_clean_run(nb)
-    assert sum(WIDGET_VIEW in out.get("data", {}) for out in outputs(nb)) == 2, "picker and progress panel"
+    assert sum(WIDGET_VIEW in out.get("data", {}) for out in outputs(nb)) == 3, "picker, progress panel and the keep-your-work panel"
     shown = widget_texts(nb)
     for scenario in SCENARIOS.values():
         assert esc(scenario.title) in shown

@@ -165,7 +165,58 @@ def cmd_concepts(args: argparse.Namespace) -> int:
 
     for concept in concepts().values():
         print(f"@{concept.id:<30} {concept.description}")
+        if getattr(args, "patterns", False):
+            for pattern in concept.patterns:
+                print(f"    {pattern.source}")
+                print(_wrap(f"matches: {_pattern_words(pattern)}", "      "))
     return 0
+
+
+def _pattern_words(pattern) -> str:
+    """A compiled pattern as its terms would read: stems and prefixes, thesaurus wordings included."""
+    terms = [" | ".join(" ".join(alternative.keys) for alternative in term) for term in pattern.terms]
+    return "  ~  ".join(f"[{term}]" for term in terms)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    """Does one evidence pattern match a sentence? Exit 0 when it does, 1 when not, 2 for a bad pattern."""
+    from .lexicon import compile_evidence, concepts
+    from .matching import PatternError, analyse, find_spans
+
+    source = args.pattern.strip()
+    try:
+        if source.startswith("@"):
+            table = concepts()
+            if source[1:] not in table:
+                raise UsageError(f"unknown concept {source!r} (see `workbook concepts`)")
+            patterns = list(table[source[1:]].patterns)
+        else:
+            patterns = [compile_evidence(source)]
+    except PatternError as error:
+        raise UsageError(str(error)) from None
+    text = analyse(args.text)
+    matched = False
+    for pattern in patterns:
+        print(f"pattern: {pattern.source}")
+        print(_wrap(f"terms: {_pattern_words(pattern)}", "  "))
+        for index, (first, last) in sorted(find_spans(text, pattern).items()):
+            matched = True
+            segment = text.segments[index]
+            offsets = text.token_offsets(segment)
+            start = offsets[first - segment.start]
+            end = _token_end(text, offsets[last - 1 - segment.start])
+            print(f"  matches sentence {index + 1}: \"{segment.text}\"")
+            print(f"  on the words: \"{text.raw[start:end]}\"")
+    if not matched:
+        print("no match: every term must occur in one sentence, within a few words of the others")
+    return 0 if matched else 1
+
+
+def _token_end(text, offset: int) -> int:
+    from .matching import _WORD
+
+    found = _WORD.match(text.lowered, offset)
+    return found.end() if found else offset + 1
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -184,6 +235,15 @@ def cmd_score(args: argparse.Namespace) -> int:
             return 0
     print(report.to_json() if args.format == "json" else report.to_text())
     return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from .app import AppError, serve
+
+    try:
+        return serve(args.scenario, port=args.port, root=args.root, ip=args.ip, exercises=args.exercises)
+    except AppError as error:
+        raise UsageError(str(error)) from None
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -322,7 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: every scenario)")
     new = add("new", cmd_new, "Create a new scenario file from the commented template.")
     new.add_argument("id", help="the new scenario's id, e.g. claims-triage")
-    add("concepts", cmd_concepts, "List the built-in concepts usable as @id in evidence.")
+    concepts_cmd = add("concepts", cmd_concepts, "List the built-in concepts usable as @id in evidence.")
+    concepts_cmd.add_argument("--patterns", action="store_true", help="also show each concept's patterns and the words they match")
+    match_cmd = add("match", cmd_match, "Test an evidence pattern (or @concept) against a sentence; exit 0 if it matches, 1 if not.")
+    match_cmd.add_argument("pattern", metavar="PATTERN", help="e.g. 'roll back|revert ~ error rate' or @staged_rollout")
+    match_cmd.add_argument("text", metavar="TEXT", help="the sentence (or paragraph) to test")
+    app_cmd = add("app", cmd_app, "Serve the practice notebook as a Voila app: every visitor gets a work folder of their own.")
+    app_cmd.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario id (default: the practice notebook's)")
+    app_cmd.add_argument("--port", type=int, default=8866, help="local port (default 8866)")
+    app_cmd.add_argument("--root", metavar="DIR", help="where visitors' folders go (default: ./workbook-app)")
+    app_cmd.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a room)")
     calibrate_cmd = add("calibrate", cmd_calibrate, "Grade a folder of labelled answer sets and compare with the labels (Spearman, kappa, misorderings).")
     calibrate_cmd.add_argument("--set", metavar="DIR", help="folder of labelled YAML files (default: the calibration set shipped with workbook)")
     calibrate_cmd.add_argument("--format", choices=["text", "json"], default="text")

@@ -28,9 +28,17 @@ DEFAULT_GRADER = "offline"  # the registry's built-in that needs no key or netwo
 
 
 def work_dir(base: str | os.PathLike | None = None) -> Path:
-    """The learner's work folder: $WORKBOOK_WORK_DIR, else `my-work/` in (or being) the current folder."""
+    """The learner's work folder: $WORKBOOK_WORK_DIR, else `my-work/` in (or being) the current folder.
+
+    In app mode ($WORKBOOK_APP_ROOT, set by `workbook app`) every visitor has a folder of
+    their own, chosen by their resume code or name (`workbook.app.visitor_work_dir`).
+    """
     if base is not None:
         return Path(base).resolve()
+    if os.environ.get("WORKBOOK_APP_ROOT"):
+        from .app import visitor_work_dir
+
+        return visitor_work_dir()
     if os.environ.get(WORK_DIR_ENV):
         return Path(os.environ[WORK_DIR_ENV]).expanduser().resolve()
     here = Path.cwd()
