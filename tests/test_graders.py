@@ -112,3 +112,36 @@ def test_the_leak_scan_finds_a_planted_key(tmp_path):
     assert files_containing(TEST_KEY, [tmp_path]) == [canary]
     canary.unlink()
     assert files_containing(TEST_KEY, [tmp_path]) == []
+
+
+def _labelled_folder(tmp_path):
+    import yaml
+
+    from workbook import load_scenario
+
+    scenario = load_scenario(ANSWERS.scenario)
+    reference = {step: spec.reference_answer for step, spec in scenario.step_specs().items()}
+    sets = [
+        {"name": "reference", "label": 5, "answers": reference},
+        {"name": "thin", "label": 1, "answers": {"user_intent": "Customers want refunds."}},
+    ]
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    (folder / "set.yaml").write_text(yaml.safe_dump({"scenario": scenario.id, "sets": sets}), encoding="utf-8")
+    return folder
+
+
+def test_calibrate_with_claude_prints_agreement_and_usage(api, tmp_path, capsys):
+    assert main(["calibrate", "--set", str(_labelled_folder(tmp_path)), "--grader", "claude", "--yes", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["sets"] == 2 and "spearman" in result and "kappa" in result
+    assert "Claude usage:" in err and api.message_bodies()
+
+
+def test_calibrate_with_claude_estimates_first_and_sends_nothing_unconfirmed(api, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["calibrate", "--set", str(_labelled_folder(tmp_path)), "--grader", "claude"]) == 2
+    err = capsys.readouterr().err
+    assert "Claude calibration over 2 answer sets:" in err and "not confirmed, nothing was sent" in err
+    assert [r for r in api.requests if r.path.endswith("count_tokens")] and not api.message_bodies()

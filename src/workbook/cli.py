@@ -254,7 +254,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         items = load_sets(args.set)
     except CalibrationError as error:
         raise UsageError(str(error)) from None
-    result = calibrate(items, score, args.exercises)
+    grade, grader = score, None
+    if args.grader != "offline":
+        from .graders.command import calibration_grade
+
+        grade, grader = calibration_grade(args, items, args.exercises)
+    result = calibrate(items, grade, args.exercises)
+    usage = getattr(grader, "usage", None)
+    if usage is not None and usage.requests:
+        print(f"workbook: Claude usage: {usage.describe(grader.model)}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps({
             "sets": len(result.graded), "spearman": round(result.spearman, 4), "kappa": round(result.kappa, 4),
@@ -395,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate_cmd = add("calibrate", cmd_calibrate, "Grade a folder of labelled answer sets and compare with the labels (Spearman, kappa, misorderings).")
     calibrate_cmd.add_argument("--set", metavar="DIR", help="folder of labelled YAML files (default: the calibration set shipped with workbook)")
     calibrate_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    calibrate_cmd.add_argument("--grader", default="offline", help="offline (default), claude, or an installed grader")
+    calibrate_cmd.add_argument("--model", help="Claude model id (default: $WORKBOOK_MODEL, else the SDK's cheapest fast tier)")
+    calibrate_cmd.add_argument("--yes", action="store_true", help="do not ask before sending (skips the cost question)")
     score_cmd = add("score", cmd_score, "Score an answers file (offline scorer by default, or --grader claude).")
     score_cmd.add_argument("answers", metavar="ANSWERS.json")
     score_cmd.add_argument("--format", choices=["text", "json"], default="text")

@@ -68,3 +68,31 @@ def _offline(grader, answers: Answers, scenario: Scenario, reason: str) -> Repor
     report = score(answers, scenario)
     report.flags.insert(0, f"Claude could not grade this ({reason}); this is the offline result.")
     return report
+
+
+def calibration_grade(args: argparse.Namespace, items: list, exercises):
+    """The grade function for `workbook calibrate --grader NAME`: for Claude, the cost of the whole set is
+    estimated and confirmed first (unless --yes), and the real usage printed after (by the caller)."""
+    from ..cli import UsageError
+    from ..scenario import load_scenario
+
+    try:
+        grader = get_grader(args.grader, **({"model": args.model} if args.model else {}))
+    except UnknownGraderError as error:
+        raise UsageError(str(error)) from None
+    if args.grader != "claude":
+        return grader.grade, grader
+    from .claude import GradingError
+
+    scenarios = {item.scenario: load_scenario(item.scenario, exercises) for item in items}
+    jobs = [(scenarios[item.scenario], grader.plan(item.answers, scenarios[item.scenario])[1]) for item in items]
+    jobs = [(scenario, steps) for scenario, steps in jobs if steps]
+    if jobs and not args.yes:
+        try:
+            estimate = grader.estimate(jobs)
+        except GradingError as error:
+            raise UsageError(f"cannot estimate the cost: {error}") from None
+        print(f"workbook: Claude calibration over {len(items)} answer sets: {estimate.describe()}", file=sys.stderr)
+        if not _confirm("Send it? [y/N]"):
+            raise UsageError("not confirmed, nothing was sent (answer y at the prompt, or pass --yes)")
+    return grader.grade, grader
