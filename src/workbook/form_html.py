@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .render import CSS, _band, bars_html, esc
+from .render import CSS, MARKS, _band, bars_html, esc, report_html, step_body_html
 from .steps import STEP_IDS, STEPS_BY_ID
 
 if TYPE_CHECKING:
@@ -42,10 +42,6 @@ FORM_CSS = """
 .wb-table { border-collapse: collapse; margin: 0.4em 0; }
 .wb-table th, .wb-table td { text-align: left; padding: 0.15em 0.8em 0.15em 0; border-bottom: 1px solid var(--jp-border-color2, #ddd); }
 .wb-table td.wb-num, .wb-table th.wb-num { text-align: right; font-variant-numeric: tabular-nums; }
-ul.wb-criteria { list-style: none; margin-left: 0.2em; }
-ul.wb-criteria > li { margin: 0.15em 0; }
-.wb-partly { color: var(--jp-warn-color1, #e65100); }
-.wb-claim { border-left: 3px solid var(--jp-brand-color2, #64b5f6); padding-left: 0.4em; margin-top: 0.15em; }
 .wb-answer > label.widget-label { text-align: left !important; width: auto !important; font-weight: 600; }
 .wb-answer textarea { font-family: var(--jp-content-font-family, system-ui, sans-serif) !important;
   font-size: var(--jp-content-font-size1, 14px); line-height: 1.5; }
@@ -64,7 +60,6 @@ ul.wb-criteria > li { margin: 0.15em 0; }
 _LIST_START = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
 _FLAG_PREFIX = re.compile(r"^[a-z][a-z0-9_]*: ")
 _STEP_ID = re.compile(r"\b(" + "|".join(STEP_IDS) + r")\b")
-MARKS = {"met": "✓", "partly": "◐", "missing": "○"}
 
 
 def paragraphs_html(text: str, soft_wrap: bool = False) -> str:
@@ -184,35 +179,6 @@ def flag_sentence(flag: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _criterion_html(c: "CriterionResult", claim) -> str:
-    state = criterion_state(c)
-    quote = f" <span class='wb-quote'>“{esc(c.quote)}”</span>" if c.quote and state != "missing" else ""
-    label = " <i>(partly covered)</i>" if state == "partly" else ""
-    probe = f"<br><b>Probe:</b> {esc(c.probe)}" if state != "met" and c.probe else ""
-    claimed = ""
-    if claim is not None and state != "met":
-        claimed = (
-            f"<div class='wb-claim'><b>Claimed by you</b> (not counted by the grader; your instructor sees it): "
-            f"<span class='wb-quote'>“{esc(claim.sentence)}”</span></div>"
-        )
-    css = {"met": "wb-met", "partly": "wb-partly", "missing": "wb-miss"}[state]
-    return f"<li class='{css}'>{MARKS[state]} {esc(c.description)}{label}{quote}{probe}{claimed}</li>"
-
-
-def step_body_html(step: "StepReport", claims: Mapping[str, object] | None = None) -> str:
-    """Criteria (met, partly, missing with its probe, claims), anti-patterns, notes and the next move."""
-    claims = claims or {}
-    items = "".join(_criterion_html(c, claims.get(c.id)) for c in step.criteria)
-    antis = "".join(
-        f"<div class='wb-anti'>⚠ <b>{esc(h.title)}</b>: <span class='wb-quote'>“{esc(h.quote)}”</span><br>"
-        f"<b>Better:</b> {esc(h.better)}</div>"
-        for h in step.anti_patterns
-    )
-    notes = "".join(f"<li class='wb-miss'>{esc(note)}</li>" for note in step.feedback if note.startswith(("Ignored", "Repeated", "Only")))
-    next_move = f"<div class='wb-next'><b>Next move:</b> {esc(step.next_move)}</div>" if step.next_move else ""
-    return f"<ul class='wb-criteria'>{items}{notes}</ul>{antis}{next_move}"
-
-
 def step_feedback_html(step: "StepReport", claims: Mapping[str, object] | None = None, note: str = "") -> str:
     """Feedback for one checked step: score, then `step_body_html`."""
     extra = f"<p class='wb-muted'>{esc(note)}</p>" if note else ""
@@ -223,22 +189,8 @@ def step_feedback_html(step: "StepReport", claims: Mapping[str, object] | None =
 
 
 def report_view_html(report: "Report", claims: Mapping[str, Mapping[str, object]] | None = None, note: str = "") -> str:
-    """The whole design: total, chart, flags as sentences, top improvements, every step with its claims."""
-    claims = claims or {}
-    head = (
-        f"<h3>{esc(report.title or report.scenario)}</h3>"
-        f"<div><span class='wb-total'>{report.total:.0f}</span>/100 "
-        f"<span class='wb-miss'>({esc(report.grader)} grader)</span></div>"
-    )
-    extra = f"<p class='wb-muted'>{esc(note)}</p>" if note else ""
-    flags = "".join(f"<div class='wb-flag'>{esc(flag_sentence(flag))}</div>" for flag in report.flags)
-    improvements = "".join(f"<li>{esc(move)}</li>" for move in report.improvements())
-    top = f"<h4>Top improvements</h4><ol>{improvements}</ol>" if improvements else ""
-    details = "".join(
-        f"<details><summary><b>{esc(s.title)}</b>: {s.score:.0f}/100</summary>{step_body_html(s, claims.get(s.step))}</details>"
-        for s in report.steps.values()
-    )
-    return f"{CSS}{FORM_CSS}<div class='wb-report wb-form'>{head}{extra}{bars_html(report)}{flags}{top}{details}</div>"
+    """The whole design as the notebook shows it: the report view, with flags as sentences and the form's styles."""
+    return report_html(report, claims, note, flag_text=flag_sentence, css=FORM_CSS, classes="wb-report wb-form")
 
 
 # --- Claude beside the offline scorer --------------------------------------------------------------------

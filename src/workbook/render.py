@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Mapping
 
 if TYPE_CHECKING:
-    from .report import Report, StepReport
+    from .report import CriterionResult, Report, StepReport
 
 CSS = """
 <style>
@@ -30,7 +30,10 @@ CSS = """
 .wb-bar.wb-high > span { background: var(--jp-success-color1, #388e3c); }
 .wb-met { color: var(--jp-success-color1, #2e7d32); }
 .wb-miss { color: var(--jp-ui-font-color2, #555); }
+ul.wb-criteria { list-style: none; margin-left: 0.2em; }
+ul.wb-criteria > li { margin: 0.15em 0; }
 .wb-partly { color: var(--jp-warn-color1, #e65100); }
+.wb-claim { border-left: 3px solid var(--jp-brand-color2, #64b5f6); padding-left: 0.4em; margin-top: 0.15em; }
 .wb-anti { border-left: 3px solid var(--jp-warn-color1, #f57c00); padding-left: 0.5em; margin: 0.3em 0; }
 .wb-flag { border-left: 3px solid var(--jp-error-color1, #d32f2f); padding-left: 0.5em; margin: 0.3em 0; }
 .wb-quote { font-style: italic; color: var(--jp-ui-font-color2, #555); }
@@ -60,47 +63,70 @@ def bars_html(report: "Report") -> str:
     return f"<div class='wb-bars'>{''.join(rows)}</div>"
 
 
-def step_body_html(step: "StepReport") -> str:
-    items = []
-    for c in step.criteria:
-        quote = f" <span class='wb-quote'>“{esc(c.quote)}”</span>" if c.quote else ""
-        if c.state == "met":
-            items.append(f"<li class='wb-met'>✓ {esc(c.description)}{quote}</li>")
-        elif c.state == "partly":
-            note = f" ({esc(c.note)})" if c.note else ""
-            items.append(f"<li class='wb-partly'>◐ {esc(c.description)} <i>partly covered</i>:{quote}{note}<br><b>Probe:</b> {esc(c.probe)}</li>")
-        else:
-            items.append(f"<li class='wb-miss'>○ {esc(c.description)}<br><b>Probe:</b> {esc(c.probe)}</li>")
+MARKS = {"met": "✓", "partly": "◐", "missing": "○"}
+
+
+def _criterion_html(c: "CriterionResult", claim=None) -> str:
+    """One criterion: its mark, the quoted words, what a partial match lacks, the probe, and a learner's claim."""
+    state = c.state if c.state in MARKS else ("met" if c.met else "missing")
+    quote = f" <span class='wb-quote'>“{esc(c.quote)}”</span>" if c.quote and state != "missing" else ""
+    label = " <i>(partly covered)</i>" if state == "partly" else ""
+    lacks = f" <span class='wb-miss'>({esc(c.note)})</span>" if state == "partly" and c.note else ""
+    probe = f"<br><b>Probe:</b> {esc(c.probe)}" if state != "met" and c.probe else ""
+    claimed = ""
+    if claim is not None and state != "met":
+        claimed = (
+            f"<div class='wb-claim'><b>Claimed by you</b> (not counted by the grader; your instructor sees it): "
+            f"<span class='wb-quote'>“{esc(claim.sentence)}”</span></div>"
+        )
+    css = {"met": "wb-met", "partly": "wb-partly", "missing": "wb-miss"}[state]
+    return f"<li class='{css}'>{MARKS[state]} {esc(c.description)}{label}{quote}{lacks}{probe}{claimed}</li>"
+
+
+def step_body_html(step: "StepReport", claims: Mapping[str, object] | None = None) -> str:
+    """Criteria (met, partly, missing with its probe, claims), anti-patterns, notes and the next move."""
+    claims = claims or {}
+    items = "".join(_criterion_html(c, claims.get(c.id)) for c in step.criteria)
     antis = "".join(
         f"<div class='wb-anti'>⚠ <b>{esc(h.title)}</b>: <span class='wb-quote'>“{esc(h.quote)}”</span><br>"
         f"<b>Better:</b> {esc(h.better)}</div>"
         for h in step.anti_patterns
     )
-    extra = "".join(
+    notes = "".join(
         f"<li class='wb-miss'>{esc(note)}</li>" for note in step.feedback if not note.startswith(("Met:", "Missing:", "Partly:", "Anti-pattern:"))
     )
     next_move = f"<div class='wb-next'><b>Next move:</b> {esc(step.next_move)}</div>" if step.next_move else ""
-    return f"<ul>{''.join(items)}{extra}</ul>{antis}{next_move}"
+    return f"<ul class='wb-criteria'>{items}{notes}</ul>{antis}{next_move}"
 
 
 def step_html(step: "StepReport") -> str:
     return f"{CSS}<div class='wb-step'><h4>{esc(step.title)}: {step.score:.0f}/100</h4>{step_body_html(step)}</div>"
 
 
-def report_html(report: "Report") -> str:
+def report_html(
+    report: "Report",
+    claims: Mapping[str, Mapping[str, object]] | None = None,
+    note: str = "",
+    flag_text: Callable[[str], str] = str,
+    css: str = "",
+    classes: str = "wb-report",
+) -> str:
+    """The whole design: total, chart, flags, top improvements, every step (with the learner's claims)."""
+    claims = claims or {}
     head = (
         f"<h3>{esc(report.title or report.scenario)}</h3>"
         f"<div><span class='wb-total'>{report.total:.0f}</span>/100 "
         f"<span class='wb-miss'>({esc(report.grader)} grader)</span></div>"
     )
-    flags = "".join(f"<div class='wb-flag'>{esc(flag)}</div>" for flag in report.flags)
+    extra = f"<p class='wb-muted'>{esc(note)}</p>" if note else ""
+    flags = "".join(f"<div class='wb-flag'>{esc(flag_text(flag))}</div>" for flag in report.flags)
     improvements = "".join(f"<li>{esc(move)}</li>" for move in report.improvements())
     top = f"<h4>Top improvements</h4><ol>{improvements}</ol>" if improvements else ""
     details = "".join(
-        f"<details><summary><b>{esc(s.title)}</b>: {s.score:.0f}/100</summary>{step_body_html(s)}</details>"
+        f"<details><summary><b>{esc(s.title)}</b>: {s.score:.0f}/100</summary>{step_body_html(s, claims.get(s.step))}</details>"
         for s in report.steps.values()
     )
-    return f"{CSS}<div class='wb-report'>{head}{bars_html(report)}{flags}{top}{details}</div>"
+    return f"{CSS}{css}<div class='{classes}'>{head}{extra}{bars_html(report)}{flags}{top}{details}</div>"
 
 
 def standalone_report_html(report: "Report") -> str:
