@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import workbook
@@ -23,6 +24,7 @@ WRITER = textwrap.dedent(
 
     path, name, rounds, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     store = AnswerStore(path, {scenario!r}, autosave_delay=60)
+    Path(str(go) + "." + name).touch()  # built: a store that loaded the other's save has seen it, not lost it
     while not go.exists():  # both writers start saving together
         time.sleep(0.005)
     done = []
@@ -50,6 +52,9 @@ def test_two_processes_on_one_file_lose_no_save_reported_done(tmp_path):
         name: subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(ROUNDS), str(go)], stdout=subprocess.PIPE, text=True)
         for name in ("alpha", "beta")
     }
+    deadline = time.monotonic() + 60
+    while not all(Path(f"{go}.{name}").exists() for name in writers) and time.monotonic() < deadline:
+        time.sleep(0.01)  # both stores built before either saves, so each starts from the same file
     go.touch()
     reported = {}
     for name, process in writers.items():
