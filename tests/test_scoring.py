@@ -217,3 +217,35 @@ def test_shipped_common_stems_match_the_shipped_scenarios():
     from workbook.scoring import _common_stems, compute_common_stems
 
     assert _common_stems() == compute_common_stems()
+
+
+@given(st.lists(st.sampled_from([
+    "audit logs are overkill", "no need for", "we don't need", "isn't worth it", "is busywork", "so hide it",
+    "a nice idea but", "it adds friction", "can be worked out later", "would just delay", "too expensive to",
+    "the rubric", "refunds above $75", "need an agent", "we keep it", "Skip", "OVERKILL", "red tape", "someday",
+    "can be worked out after launch", "could be sorted out later", "makes the agent look unsure", "old-fashioned",
+]), min_size=1, max_size=5), st.sampled_from([" ", ", ", " - "]))
+@settings(max_examples=200, deadline=None)
+def test_the_dismissal_shortcut_never_hides_a_match(pieces, separator):
+    from workbook import exclusions
+    from workbook.matching import analyse
+
+    text = analyse(separator.join(pieces) + ".")
+    for segment in text.segments:
+        facts = exclusions._sentence(text, segment)
+        assert facts.turns_back == bool(exclusions._DISMISSED_BACK.search(segment.text))
+        assert len(facts.dismissive) == len(list(exclusions._DISMISSIVE.finditer(segment.text)))
+
+
+def test_the_dismissal_shortcut_agrees_with_the_full_search_on_every_calibration_sentence():
+    from workbook import exclusions
+    from workbook.calibration import load_sets
+    from workbook.matching import analyse
+
+    for item in load_sets():
+        for raw in item.answers.answers.values():
+            text = analyse(raw)
+            for segment in text.segments:
+                facts = exclusions._sentence(text, segment)
+                assert facts.turns_back == bool(exclusions._DISMISSED_BACK.search(segment.text)), segment.text
+                assert len(facts.dismissive) == len(list(exclusions._DISMISSIVE.finditer(segment.text))), segment.text

@@ -314,16 +314,40 @@ class _Sentence:
     cuts: tuple[tuple[int, int], ...]  # character spans of clause marks
 
 
+# Words one of which every dismissive expression contains: a sentence with none of them is not
+# searched (the expressions are long alternations, slow to run on every sentence). A test checks
+# that the shortcut never hides a match.
+_DISMISSIVE_WORDS = (
+    "overkill", "unnecess", "needless", "pointless", "point", "need", "necessary", "require", "bother", "worth", "waste",
+    "engineer", "red tape", "bureaucra", "box", "theat", "academic", "research", "benefit", "value", "clutter", "noise",
+    "distraction", "hassle", "undermin", "undersell", "paranoi", "cautious", "redundant", "duplicate", "defeat", "real",
+    "busy", "much", "expensive", "costly", "complex", "complicated", "heavy", "strict", "slow", "wait", "nice", "priority",
+    "later", "after", "skip", "ditch", "forgo", "rid", "add", "delay", "get in", "annoy", "confus", "scare", "frustrat", "look", "seem",
+    "fashioned", "relic", "busy", "paperwork", "someday",
+)
+_BACK_WORDS = (
+    "leave", "leaving", "keep", "skip", "drop", "ditch", "forget", "ignore", "need", "bother", "want", "do", "add", "build",
+    "worth", "later", "idea", "theory", "paper", "hide", "remove", "disable", "turn off", "switch off", "create", "cause",
+)
+
+
+def _mentions(lowered: str, words: tuple[str, ...]) -> bool:
+    return any(word in lowered for word in words)
+
+
 def _sentence(text: Text, segment: Segment) -> _Sentence:
     key = ("sentence", segment.index)
     found = text.memo.get(key)
     if found is None:
-        base = segment.char_start
-        found = text.memo[key] = _Sentence(
-            bool(_DISMISSED_BACK.search(segment.text)),
-            tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE.finditer(segment.text)),
-            tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end)),
+        base, lowered = segment.char_start, text.lowered[segment.char_start : segment.char_end]
+        back = _mentions(lowered, _BACK_WORDS) and bool(_DISMISSED_BACK.search(segment.text))
+        dismissive = (
+            tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE.finditer(segment.text))
+            if _mentions(lowered, _DISMISSIVE_WORDS)
+            else ()
         )
+        cuts = tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end))
+        found = text.memo[key] = _Sentence(back, dismissive, cuts)
     return found
 
 

@@ -408,9 +408,11 @@ def _count_words(step: _StepText, vocabulary: frozenset[str]) -> None:
         text.keys[text.segments[i].start : text.segments[i].end] for i in step.quality if i not in step.excluded
     ))
     step.content.update({key: n for key, n in counted.items() if _is_content(key)})
+    step.written.update(step.content)
     set_aside = [i for i, reason in step.excluded.items() if reason.startswith(SET_ASIDE)]
-    written = counted + Counter(chain.from_iterable(text.keys[text.segments[i].start : text.segments[i].end] for i in set_aside))
-    step.written.update({key: n for key, n in written.items() if _is_content(key)})
+    if set_aside:
+        aside = Counter(chain.from_iterable(text.keys[text.segments[i].start : text.segments[i].end] for i in set_aside))
+        step.written.update({key: n for key, n in aside.items() if _is_content(key)})
     step.mentioned.update(vocabulary.intersection(counted))
 
 
