@@ -213,20 +213,27 @@ def _huge_number(text: str) -> int:
     return int(text)
 
 
-def decode_answers(raw: bytes, source: str) -> Answers:
-    """Parse and validate the bytes of an answers file; every problem is one AnswersError line."""
+def parse_json_bytes(raw: bytes, source: str, error: type[Exception] = None, what: str = "") -> object:
+    """Decode and parse JSON bytes; every problem is one line of `error` naming `source` (and `what` it should be)."""
+    error = error or AnswersError
+    lead = f"{source}: {what}" if what else f"{source}: "
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark from a Windows editor is harmless
-    except UnicodeDecodeError as error:
-        raise AnswersError(f"{source}: not UTF-8 text (byte {error.start + 1})") from None
+    except UnicodeDecodeError as problem:
+        raise error(f"{source}: not UTF-8 text (byte {problem.start + 1})") from None
     try:
-        data = json.loads(text, parse_int=_huge_number)
-    except json.JSONDecodeError as error:
-        raise AnswersError(f"{source}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+        return json.loads(text, parse_int=_huge_number)
+    except json.JSONDecodeError as problem:
+        raise error(f"{lead}invalid JSON at line {problem.lineno}, column {problem.colno}: {problem.msg}") from None
     except RecursionError:
-        raise AnswersError(f"{source}: invalid JSON: nested too deeply") from None
-    except ValueError as error:
-        raise AnswersError(f"{source}: invalid JSON: {error}") from None
+        raise error(f"{lead}invalid JSON: nested too deeply") from None
+    except ValueError as problem:
+        raise error(f"{lead}invalid JSON: {problem}") from None
+
+
+def decode_answers(raw: bytes, source: str) -> Answers:
+    """Parse and validate the bytes of an answers file; every problem is one AnswersError line."""
+    data = parse_json_bytes(raw, source)
     return answers_from_dict(data, source)
 
 

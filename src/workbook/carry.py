@@ -77,16 +77,9 @@ def _no_long_numbers(text: str) -> int:
 
 def carried_payload(raw: bytes, source: str) -> dict:
     """The last ANSWERS_MIME payload in a notebook's JSON; NotebookAnswersError when there is none."""
-    try:
-        notebook = json.loads(raw.decode("utf-8-sig"), parse_int=_no_long_numbers)
-    except UnicodeDecodeError as error:
-        raise NotebookAnswersError(f"{source}: not UTF-8 text (byte {error.start + 1})") from None
-    except json.JSONDecodeError as error:
-        raise NotebookAnswersError(f"{source}: not a notebook: invalid JSON at line {error.lineno}, column {error.colno}") from None
-    except RecursionError:
-        raise NotebookAnswersError(f"{source}: not a notebook: nested too deeply") from None
-    except ValueError as error:
-        raise NotebookAnswersError(f"{source}: not a notebook: {error}") from None
+    from .answers import parse_json_bytes
+
+    notebook = parse_json_bytes(raw, source, NotebookAnswersError, "not a notebook: ")
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise NotebookAnswersError(f"{source}: not a notebook (no list of cells)")
