@@ -84,7 +84,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from workbook.answers import (
     MAX_ANSWERS_BYTES,

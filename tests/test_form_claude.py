@@ -13,7 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-import ipywidgets as W
 import pytest
 
 from fake_anthropic import TEST_KEY, FakeAnthropic, files_containing, key_leak_guard  # noqa: F401

@@ -27,7 +27,6 @@ from .scenario import (
     load_files,
     load_scenario,
     scenario_files,
-    shipped_exercises_dir,
 )
 from .steps import STEPS
 from .textsafe import one_line, terminal_safe

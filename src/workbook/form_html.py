@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .render import CSS, MARKS, _band, bars_html, esc, report_html, step_body_html
+from .render import CSS, MARKS, _band, esc, report_html, step_body_html
 from .steps import STEP_IDS, STEPS_BY_ID
 
 if TYPE_CHECKING:

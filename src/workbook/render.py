@@ -10,7 +10,6 @@ front ends), so the views read well in light and dark themes.
 from __future__ import annotations
 
 import html
-import re
 from typing import TYPE_CHECKING, Callable, Mapping
 
 if TYPE_CHECKING:
