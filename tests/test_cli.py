@@ -163,3 +163,23 @@ def test_score_bad_input_is_one_line_exit_2(tmp_path, content, message):
     result = run("score", str(path))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "no such calibration folder"),
+        ("scenario: [unclosed", "cannot read"),
+        ("just text", "expected 'scenario' and a list of 'sets'"),
+        ("scenario: support-refund-agent\nsets:\n  - name: x\n    label: 9\n", "sets.0.label: must be an integer from 0 to 5"),
+        ("scenario: support-refund-agent\nsets:\n  - name: x\n    label: 3\n    answers: [1, 2]\n", "sets.0.answers: must map step ids to text"),
+    ],
+)
+def test_calibrate_refuses_a_broken_set_with_one_line(tmp_path, content, expected):
+    folder = tmp_path / "labelled"
+    if content is not None:
+        folder.mkdir()
+        (folder / "set.yaml").write_text(content, encoding="utf-8")
+    result = run("calibrate", "--set", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr, result.stderr

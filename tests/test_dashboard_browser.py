@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, JupyterServer, _require, command, open_notebook, run_all, wait_idle
+from test_browser import JupyterServer, browser, command, open_notebook, run_all, wait_idle  # noqa: F401 (browser is a fixture)
 from workbook.carry import ANSWERS_MIME
 from workbook.classroom.inputs import read_submission
 
@@ -27,17 +27,6 @@ CELLS = [
     "show(Answers('support-refund-agent', {'user_intent': 'first draft'}, 'Pat'))",
     f"threading.Timer(1.5, publish, args=(Answers('support-refund-agent', {{'user_intent': {LATER!r}}}, 'Pat'),)).start()",
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM} (run `make browser`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
