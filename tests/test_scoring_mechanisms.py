@@ -138,3 +138,21 @@ def test_plainly_written_content_is_heard(step_id, text, criterion):
 def test_a_customer_confirming_is_not_an_agent_approving():
     states = {c.id: c.state for c in _step(REFUND, "tool_execution", "The customer confirms the refund summary before it is issued.").criteria}
     assert states["agent-approval-above-cap"] != "met", states
+
+
+def test_an_answer_mostly_set_aside_is_not_told_it_is_off_topic():
+    """On-topic sentences that are all anti-patterns: the flag says they were set aside, not that the answer
+    is about something else."""
+    antis = {
+        "user_intent": "The assistant handles every refund request for every customer. Success is how many refund chats it closes a day.",
+        "context_acquisition": "Give the model everything: all orders, all customer records, every past chat and the whole refund policy, so no filtering is needed.",
+        "model_reasoning": "Use the largest frontier model for every refund; it is accurate, so we do not need extra checks.",
+        "tool_execution": "We build it as microservices on Kubernetes, and later a second agent can email the carriers directly.",
+        "safety_checks": "We will make sure it is safe and follows best practices.",
+        "user_response": "The customer gets a friendly message.",
+        "feedback_evaluation": "We launch the refund assistant to every customer and iterate on usage analytics.",
+    }
+    report = score(Answers(REFUND.id, antis), REFUND)
+    assert report.anti_patterns
+    flags = [f for f in report.flags if "specific to this scenario" in f]
+    assert flags and flags[0].startswith("Most of the answer is set aside"), report.flags

@@ -583,6 +583,22 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     return distinct * _ramp(own / total, REPEATED_FROM, REPEATED_AT)
 
 
+def _topicality_flag(topicality: float, mentioned: set[str], content: Counter[str], written: Counter[str]) -> str:
+    counted = f"({len(mentioned)} of its {len(written)} content words)"
+    if 2 * sum(content.values()) < sum(written.values()):
+        # Most words sit in sentences already set aside: telling such a learner "write about this product"
+        # would be wrong when the set-aside sentences are about it.
+        return (
+            f"Most of the answer is set aside (anti-patterns, safeguards turned down or text addressed to the grader), "
+            f"and what is left names little that is specific to this scenario {counted}, so its scores count at "
+            f"{topicality:.0%}: replace the set-aside sentences with decisions about this product."
+        )
+    return (
+        f"The answer names little that is specific to this scenario {counted}, "
+        f"so its scores count at {topicality:.0%}: write about this product's people, data and tools."
+    )
+
+
 def _as_answers(answers: Answers | dict | str | os.PathLike) -> Answers:
     if isinstance(answers, Answers):
         return answers
@@ -613,10 +629,7 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
         flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
     topicality = _topicality(mentioned, content, written, compiled)
     if topicality < 1.0 and content:
-        flags.append(
-            f"The answer names little that is specific to this scenario ({len(mentioned)} of its {len(written)} content words), "
-            f"so its scores count at {topicality:.0%}: write about this product's people, data and tools."
-        )
+        flags.append(_topicality_flag(topicality, mentioned, content, written))
         for report in steps.values():
             report.score = round(report.score * topicality, 1)
     weights = {step_id: spec.weight for step_id, spec in scenario.step_specs().items()}
