@@ -156,3 +156,64 @@ def test_an_answer_mostly_set_aside_is_not_told_it_is_off_topic():
     assert report.anti_patterns
     flags = [f for f in report.flags if "specific to this scenario" in f]
     assert flags and flags[0].startswith("Most of the answer is set aside"), report.flags
+
+
+def test_a_question_earns_nothing_but_the_answer_after_it_does():
+    asked = "Should refunds above $75 go to an agent for approval?"
+    answered = asked + " Yes: refunds above $75 go to an agent for approval."
+    assert _step(REFUND, "tool_execution", asked).score == 0
+    step = _step(REFUND, "tool_execution", answered)
+    assert step.score > 0 and "agent-approval-above-cap" in step.met
+    assert any("Asks a question" in note for note in step.feedback)
+
+
+@pytest.mark.parametrize(
+    "vague, concrete",
+    [
+        ("Refunds will be handled appropriately by the assistant and its tools.",
+         "Refunds above $75 go to an agent, who approves them before the refund tool runs."),
+        ("Fraud will be taken into account before the assistant issues a refund.",
+         "Before a refund, the assistant checks how many refunds the account had this year and routes 3 or more to an agent."),
+    ],
+)
+def test_a_promise_of_care_is_partly_covered_at_most(vague, concrete):
+    """'Handled appropriately' names the topic, not how it works: never more than partly covered."""
+    for step_id in ("tool_execution", "safety_checks"):
+        promised = _step(REFUND, step_id, vague)
+        assert not promised.met, (step_id, promised.met)
+        assert _step(REFUND, step_id, concrete).score >= promised.score
+
+
+def test_hedged_wording_is_still_about_this_scenario():
+    """Hedges repeated across an answer ('maybe', 'probably') are not what it is about."""
+    hedged = {step: " ".join(f"Maybe, probably, {s.strip()}" for s in text.split(". ") if s.strip())
+              for step, text in _reference(REFUND).items()}
+    report = score(Answers(REFUND.id, hedged), REFUND)
+    assert not [f for f in report.flags if "specific to this scenario" in f], report.flags
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "No card numbers or addresses in the model's prompt or in the logs.",
+        "Code runs in a container without network access.",
+        "No invented policy: every refund reason quotes the policy section it applies.",
+    ],
+)
+def test_keeping_a_risk_out_is_not_turning_a_safeguard_down(rule):
+    step = _step(REFUND, "safety_checks", rule)
+    assert not [h for h in step.anti_patterns if h.id == "dismissed-safeguard"], step.anti_patterns
+
+
+@pytest.mark.parametrize(
+    "dismissal",
+    [
+        "I don't think a separate fraud check is worth it, since refunds are small.",
+        "We wouldn't spend time on red-teaming the refund flow before launch.",
+        "Fraud checks on refunds aren't really our problem, the payment provider handles that.",
+        "No audit log of refunds.",
+    ],
+)
+def test_everyday_ways_of_turning_a_safeguard_down_are_named(dismissal):
+    step = _step(REFUND, "safety_checks", dismissal)
+    assert [h for h in step.anti_patterns if h.id == "dismissed-safeguard"], [(c.id, c.state) for c in step.criteria]

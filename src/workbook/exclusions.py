@@ -232,6 +232,21 @@ _STATED_AS_RULE = frozenset(
     complaint complaints breach breaches mistake mistakes accusation jargon blame double fraud surprise surprises
     rise increase growth drop change more fewer worse regression tool tools way ability path route""".split()
 )
+# What a design does to keep itself safe. A thing negated turns a safeguard down only when the words
+# right after the negation name one ("no staged rollout", "without review"); "no PHI in logs", "no
+# invented clauses" and "without network access" keep a risk out, which is the design working.
+SAFEGUARD_REACH = 3
+_SAFEGUARDS = frozenset(
+    stem(w)
+    for w in """review reviews reviewer reviewers approval approvals approve sign signoff check checks checking verification
+    verify validation validate test tests testing eval evals evaluation evaluations monitoring monitor monitors alert alerts
+    alerting audit audits auditing log logs logging trail rollout rollouts canary shadow staging staged stage phased pilot
+    rollback rollbacks undo kill switch fallback fallbacks escalation escalate handoff human humans person people oversight
+    supervision guardrail guardrails filter filters filtering limit limits cap caps budget budgets threshold thresholds gate
+    gates gating confirmation confirm consent team sandbox backup backups sampling sample samples spot encryption
+    permission permissions redaction safeguard safeguards safety protection control controls plan plans defence defense
+    defences defenses red label labels labelling labeling""".split()
+)
 # A safeguard belittled or turned down in the clause that names it ("audit logs are overkill").
 _DISMISSIVE = re.compile(
     r"\b(?:overkill|unnecessary|needless|pointless|no point|not needed|isn't needed|aren't needed|not necessary|isn't necessary|"
@@ -245,7 +260,13 @@ _DISMISSIVE = re.compile(
     r"skip(?:ping|ped|s)?|ditch\w*|forgo\w*|get rid of|slows? (?:us|things|everyone|everything|the team) down|only (?:slows?|adds?)|"
     r"(?:would|will|only|just) (?:just |only )?(?:add\w*|slow\w*|delay\w*|get in the way|annoy\w*|confuse\w*|scare\w*|frustrate\w*) ?(?:cost|latency|friction|delay|noise|work|overhead|things|users|people|the \w+)?|"
     r"make(?:s)? (?:it|the \w+) (?:look|seem) (?:unsure|weak|uncertain|bad)|old[- ]fashioned|relic|busy ?work|paperwork|"
-    r"(?:can|could) be (?:worked|sorted|figured|decided|added|done|dealt with|handled)(?: out)? (?:later|after)|someday)\b",
+    r"(?:can|could) be (?:worked|sorted|figured|decided|added|done|dealt with|handled)(?: out)? (?:later|after)|someday|"
+    # belief negated in front of the judgement: "I don't think a red-team phase is worth it"
+    r"(?:i|we) (?:don't|do not|can't|cannot) (?:really )?(?:think|believe|see) (?:\S+ ){0,6}?(?:is |are |would be |will be )?"
+    r"(?:worth|needed|necessary|required|useful|important|a priority)|(?:don't|do not|can't|cannot) see (?:the|any) (?:need|point|value)|"
+    r"(?:not|isn't|is not|aren't|are not) (?:really )?(?:our|my|the team's) (?:problem|concern|job)|"
+    r"(?:doesn't|does not|won't|will not) (?:really )?matter|(?:not a|no) big deal|"
+    r"(?:wouldn't|would not|won't|will not|don't|do not|shouldn't|should not) (?:spend|waste|put|invest|sink) (?:\S+ ){0,2}?(?:effort|time|money|energy|resources))\b",
     re.IGNORECASE,
 )
 # A later clause that turns back on what came before ("..., so we'll leave it off"; "a nice idea but slows
@@ -297,6 +318,8 @@ def _turns_down(keys: list[str], words: list[str], position: int, end: int) -> b
         return False  # "yes, no or needs a person": an answer, not a negation
     if keys[position] == _WITHOUT and position and words[position - 1].endswith("ed"):
         return False  # "resolved without an agent": an outcome being counted
+    if _SAFEGUARDS.isdisjoint(keys[position + 1 : min(end, position + 1 + SAFEGUARD_REACH)]):
+        return False  # "no PHI in vendor logs", "without network": a thing kept out, which is a rule
     return _STATED_AS_RULE.isdisjoint(keys[position + 1 : min(end, position + 5)])
 
 
@@ -323,7 +346,8 @@ _DISMISSIVE_WORDS = (
     "distraction", "hassle", "undermin", "undersell", "paranoi", "cautious", "redundant", "duplicate", "defeat", "real",
     "busy", "much", "expensive", "costly", "complex", "complicated", "heavy", "strict", "slow", "wait", "nice", "priority",
     "later", "after", "skip", "ditch", "forgo", "rid", "add", "delay", "get in", "annoy", "confus", "scare", "frustrat", "look", "seem",
-    "fashioned", "relic", "busy", "paperwork", "someday",
+    "fashioned", "relic", "busy", "paperwork", "someday", "think", "believe", "see", "our", "my", "team's", "matter", "deal",
+    "spend", "put", "invest", "sink",
 )
 _BACK_WORDS = (
     "leave", "leaving", "keep", "skip", "drop", "ditch", "forget", "ignore", "need", "bother", "want", "do", "add", "build",
@@ -364,3 +388,11 @@ def _clause_tokens(text: Text, segment: Segment, span: tuple[int, int], cuts: tu
             last = segment.start + bisect_right(offsets, cut_start)
             break
     return first, last
+
+
+# --- questions ---------------------------------------------------------------------------------------
+
+
+def asks(text: Text, segment: Segment) -> bool:
+    """The sentence is a question ("Should the model see order history?"): it asks what to decide, it decides nothing."""
+    return text.raw[segment.char_end : segment.char_end + 1] == "?"

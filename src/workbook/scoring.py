@@ -28,6 +28,7 @@ grader-addressed text, an anti-pattern or a dismissal can never raise a score.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from itertools import chain
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from .steps import STEP_IDS, STEPS_BY_ID
 
 FRAGMENT_CREDIT = 0.1  # a criterion found only in a keyword or list fragment
 SENTENCE_CREDIT = 0.8  # found in a plain statement
+VAGUE_CREDIT = 0.3  # a statement that promises care ("handled appropriately") instead of saying how: partly covered
 SPECIFIC_CREDIT = 1.0  # found in a statement with a number, a condition or an arrow
 UNGROUNDED_SHARE = 0.4  # share of that credit when a shared concept is stated without what the criterion is about
 MET_AT = 0.5  # credit from which a criterion counts as met; below it, as partly covered
@@ -83,6 +85,33 @@ GENERIC_WORDS = frozenset(
     customer customers tool tools assistant agent agents time need needs want wants make use using
     help helps internal first new one two what who which their them they with from that this into
     about also more most much many some such very just like than other others each every would could""".split()
+)
+
+
+def _load_stop_words() -> frozenset[str]:
+    from importlib import resources
+
+    text = resources.files("workbook").joinpath("data", "stop_words.txt").read_text(encoding="utf-8")
+    return frozenset(stem(word) for line in text.splitlines() if not line.startswith("#") for word in line.split())
+
+
+STOP_WORDS = _load_stop_words()  # hedges, light verbs, closed-class words: repeating them is not coming back to a topic
+# Promises of care in place of a mechanism: "treated with the appropriate care", "kept in mind",
+# "follows best practices". A statement built on one of these, with no number or condition, says that
+# something will be handled, not how.
+VAGUE_COMMITMENT = re.compile(
+    r"""\b(?:
+    appropriately|responsibly|carefully|thoughtfully|mindfully|sensibly|properly|seamlessly
+    | with\s(?:the\s|due\s|great\s|extra\s|appropriate\s|proper\s|utmost\s)*care
+    | (?:in|with)\s(?:a\s|an\s)?(?:responsible|careful|thoughtful|safe|secure|sensible|appropriate|proper|ethical)\s(?:way|manner|fashion)
+    | (?:keep|keeps|kept|keeping|bear|bears|borne)\s(?:\S+\s){0,3}?in\smind
+    | (?:take|takes|took|taken|taking)\s(?:\S+\s){0,3}?into\s(?:account|consideration)
+    | best\spractices?|industry\sstandards?
+    | (?:as|where|when|if)\s(?:needed|necessary|appropriate|required)
+    | appropriate\s(?:care|measures|steps|action|actions|safeguards|controls|checks)
+    | (?:robust|resilient)\sagainst
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
 )
 RELATION_MARKS = ("→", "->", "=>", "⇒", "=", "<", ">", "≤", "≥")
 
@@ -275,10 +304,13 @@ def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
     A keyword, or a list of one- and two-word keywords, is a fragment. A
     statement with a number, a condition and its consequence ("if X, we do Y"),
     or a relation written as terse notes write it ("refund > $75 → agent") is
-    specific; anything else is a statement.
+    specific; a statement that only promises care ("handled appropriately") is
+    vague; anything else is a statement.
     """
     count = len(keys)
     related = any(mark in piece for mark in RELATION_MARKS)
+    if count >= 3 and not (has_number or related) and VAGUE_COMMITMENT.search(piece):
+        return VAGUE_CREDIT  # "if fraud is suspected, it is handled appropriately": the condition leads nowhere
     if has_number or related or (count >= 6 and not CONDITIONALS.isdisjoint(keys)):
         return SPECIFIC_CREDIT if count >= 3 else FRAGMENT_CREDIT
     if count < 3:
@@ -324,6 +356,7 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[in
     _exclude_anti_patterns(step, compiled)
     _exclude_echoes_and_repeats(step, compiled, seen)
     _exclude_undecided(step)
+    _exclude_questions(step)
     _rate_counted(step)
     return step
 
@@ -392,6 +425,15 @@ def _exclude_undecided(step: _StepText) -> None:
             step.excluded[segment.index] = "Says a decision will be made, not what it is: earns nothing"
 
 
+ASKS = "Asks a question instead of answering it: earns nothing"
+
+
+def _exclude_questions(step: _StepText) -> None:
+    for segment in step.text.segments:
+        if segment.index not in step.excluded and exclusions.asks(step.text, segment):
+            step.excluded[segment.index] = ASKS
+
+
 def _rate_counted(step: _StepText) -> None:
     text = step.text
     numbered = set(map(text.segment_of.__getitem__, text.positions("{num}")))
@@ -437,6 +479,8 @@ def _credit(criterion: _Criterion, pattern: Pattern, step: _StepText, index: int
     keys = step.text.keys[segment.start : segment.end]
     if pattern in criterion.generic and criterion.anchors and criterion.anchors.isdisjoint(keys):
         return quality * UNGROUNDED_SHARE, "the idea is there, but not tied to what this criterion is about here"
+    if quality == VAGUE_CREDIT:
+        return quality, "it says this will be handled with care, not how it works"
     if quality == FRAGMENT_CREDIT:
         return quality, "only as a keyword, not as a statement of how it works"
     return quality, ""
@@ -574,7 +618,7 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     """
     distinct = _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT)
     design = design_vocabulary()
-    repeated = [word for word, count in written.items() if count > 1 and word not in design]
+    repeated = [word for word, count in written.items() if count > 1 and word not in design and word not in STOP_WORDS]
     total = sum(written[word] for word in repeated)
     if total < REPEATED_MIN:
         return distinct
