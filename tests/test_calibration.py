@@ -6,7 +6,10 @@ Two labelled sets live in calibration/ (shipped with the package, so
 - original/: five scenarios, eight sets each, written from the briefs alone;
 - blind/: all eight scenarios, twelve kinds each, written by two writers who saw
   only `workbook show` and the domain notes. Their labels were committed before
-  the scorer was run on them and are never changed to fit it.
+  the scorer was run on them and are never changed to fit it;
+- blind2/: all eight scenarios, twelve writing styles each (bullets, stories,
+  second-language English, hedging, questions, templates ...), by four more
+  writers, committed before the scorer was run on it (see blind2/WRITING.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from workbook import Answers, load_all, score
 from workbook.calibration import calibrate, load_sets, shipped_calibration_dir, spearman, quadratic_kappa
 
 BLIND = shipped_calibration_dir() / "blind"
+BLIND2 = shipped_calibration_dir() / "blind2"
 ORIGINAL = shipped_calibration_dir() / "original"
 SCENARIOS = sorted(load_all()[0])
 ABOVE_MIDDLING = ("strong", "strong_plain", "terse_expert")
@@ -42,8 +46,8 @@ def test_blind_set_covers_every_scenario_with_twelve_kinds():
     assert all(len(found) == 12 for found in kinds.values())
 
 
-# The issue asks for 0.90 overall and 0.85 within each scenario; the scorer reaches 0.86 and 0.81-0.96
-# today (see the README). These floors keep what has been reached from slipping while that work goes on.
+# The issue asks for 0.90 overall and 0.85 within each scenario; on blind/ the scorer reaches 0.87 and
+# 0.81-0.96 today (see the README). These floors keep what has been reached from slipping.
 BLIND_OVERALL_FLOOR = 0.85
 BLIND_SCENARIO_FLOOR = 0.80
 
@@ -55,6 +59,23 @@ def test_blind_set_spearman_overall():
 @pytest.mark.parametrize("scenario_id", SCENARIOS)
 def test_blind_set_spearman_within_each_scenario(scenario_id):
     assert _result(BLIND).per_scenario[scenario_id] >= BLIND_SCENARIO_FLOOR, _totals(scenario_id)
+
+
+def test_blind2_set_covers_every_scenario_and_keeps_its_floor():
+    result = _result(BLIND2)
+    assert sorted(result.per_scenario) == SCENARIOS
+    assert result.spearman >= BLIND_OVERALL_FLOOR, result.to_text()
+    assert min(result.per_scenario.values()) >= BLIND_SCENARIO_FLOOR, result.per_scenario
+
+
+def test_blind2_questions_and_promises_of_care_score_below_minimal_correct_answers():
+    """Asking the step's questions back, or promising care without a mechanism, is worth less than one right
+    decision a step."""
+    by_kind: dict[tuple[str, str], float] = {(g.item.scenario, g.item.kind): g.total for g in _result(BLIND2).graded}
+    for scenario_id in SCENARIOS:
+        minimal = by_kind[(scenario_id, "minimal_correct")]
+        for kind in ("questions_only", "scenario_words_no_mechanism", "generic_template"):
+            assert by_kind[(scenario_id, kind)] < minimal, (scenario_id, kind, by_kind[(scenario_id, kind)], minimal)
 
 
 @pytest.mark.parametrize("scenario_id", SCENARIOS)

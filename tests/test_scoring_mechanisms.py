@@ -217,3 +217,38 @@ def test_keeping_a_risk_out_is_not_turning_a_safeguard_down(rule):
 def test_everyday_ways_of_turning_a_safeguard_down_are_named(dismissal):
     step = _step(REFUND, "safety_checks", dismissal)
     assert [h for h in step.anti_patterns if h.id == "dismissed-safeguard"], [(c.id, c.state) for c in step.criteria]
+
+
+def test_a_word_that_only_starts_like_a_pattern_word_does_not_match_it():
+    """'addresses, agents' and 'address -> agent' are not 'adding agents'."""
+    text = ("Also affected: the warehouse (replacement stock and addresses), agents (escalations arrive with context). "
+            "Proof of delivery with GPS at the address -> agent.")
+    report = score(Answers(REFUND.id, {"user_intent": text, "safety_checks": text}), REFUND)
+    assert not [h for h in report.anti_patterns if h.id == "more-agents-first"]
+
+
+def _anti_pattern_sources():
+    import yaml
+    from pathlib import Path
+
+    import workbook
+
+    data = Path(workbook.__file__).parent / "data" / "anti_patterns.yaml"
+    yield "anti_patterns.yaml", yaml.safe_load(data.read_text(encoding="utf-8"))
+    for scenario in SCENARIOS.values():
+        yield scenario.id, [{"id": a.id, "patterns": list(a.patterns)} for a in scenario.anti_patterns]
+
+
+def test_anti_pattern_prefixes_are_long_enough_not_to_catch_other_words():
+    """An anti-pattern costs points, so its prefix wildcards must not reach unrelated words ('add*' caught 'address')."""
+    import re
+
+    # Short prefixes checked by hand: each sits next to a required context term ("pay* ~ supplier*", "put* ~ top
+    # of") where the words it also reaches (paycheck, putty) do not occur.
+    reviewed = {"key", "gap", "nda", "tap", "fit", "put", "pin", "pay", "run", "set"}
+    short = []
+    for source, antis in _anti_pattern_sources():
+        for anti in antis:
+            for pattern in anti["patterns"]:
+                short += [(source, anti["id"], w) for w in re.findall(r"(?<![\w*])(\w{1,3})\*", pattern) if w not in reviewed]
+    assert not short, short
