@@ -147,6 +147,7 @@ class Text:
     _sorted_words: list[str] | None = None
     _offsets: dict[int, list[int]] = field(default_factory=dict)  # segment index -> character offset of each token
     _segment_starts: list[int] | None = None
+    _segment_ends: list[int] | None = None
     memo: dict = field(default_factory=dict)  # per-text results other modules compute once (e.g. a sentence's dismissal facts)
 
     @property
@@ -155,6 +156,13 @@ class Text:
         if self._segment_starts is None:
             self._segment_starts = [segment.char_start for segment in self.segments]
         return self._segment_starts
+
+    @property
+    def segment_ends(self) -> list[int]:
+        """Character offset where each segment ends (built once per text)."""
+        if self._segment_ends is None:
+            self._segment_ends = [segment.char_end for segment in self.segments]
+        return self._segment_ends
 
     def token_offsets(self, segment: Segment) -> list[int]:
         """Character offset of each token of `segment`, in `raw` (found again by the same expression that made them)."""
