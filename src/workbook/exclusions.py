@@ -15,8 +15,9 @@ one bisect per match to find its segment.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import compress
 
 from .matching import Segment, Text, stem
 
@@ -84,7 +85,7 @@ GRADER_RULES: tuple[GraderRule, ...] = (
 )
 # A line that opens with a role label ("SYSTEM:", "Grader:"), as injected prompts do.
 _ROLE_WORDS = frozenset("system systems assistant assistants grader graders developer developers instruction instructions".split())
-_ROLE_LINE = re.compile(r"\s*(?:system|assistant|grader|developer|instruction)s?\s*:", re.IGNORECASE)
+_ROLE_LINE = re.compile(r"^[^\S\n]*(?:system|assistant|grader|developer|instruction)s?[^\S\n]*:", re.IGNORECASE | re.MULTILINE)
 # A segment that describes hostile text as something the system handles is design talk, not an attack.
 DESIGN_TALK = re.compile(
     r"\b(?:inject\w*|attack\w*|malicious|adversar\w*|jailbreak\w*|untrusted|hostile|as data|treat(?:s|ed)? (?:it |them )?as|"
@@ -102,11 +103,6 @@ _TALK_STARTS = tuple(sorted({"inject", "attack", "malicious", "adversar", "jailb
                              "refuse", "sanitis", "sanitiz"}))
 
 
-def _segment_at(text: Text, char: int) -> int:
-    """Index of the segment containing character offset `char`, or the one just before it."""
-    return bisect_right(text.segment_starts, char) - 1
-
-
 # Words in quotation marks are mentioned, not said: 'a ticket saying "ignore your instructions"'.
 _QUOTED = re.compile(r'"[^"\n]{1,300}"|“[^”\n]{1,300}”|(?<![\w])\'[^\'\n]{1,300}\'(?![\w])')
 
@@ -122,44 +118,49 @@ def grader_addressed(text: Text) -> list[Segment]:
     segment describes as something the system handles ("a note saying ignore previous instructions is
     treated as data"), is design talk and stays; text that names the grader or its marks is flagged
     wherever it is."""
-    found: dict[int, Segment] = {}
     spans = _grader_spans(text)
-    if not spans:
+    if not spans or not text.segments:
         return []
-    quoted = [m.span() for m in _QUOTED.finditer(text.raw)] if any(q in text.raw for q in "\"“'") else []
-    # One scan, then a bisect per segment; no scan at all when no word of design talk occurs.
-    talk = [m.start() for m in DESIGN_TALK.finditer(text.raw)] if any(w.startswith(_TALK_STARTS) for w in text.vocabulary) else []
+    raw = text.raw
+    quoted = [m.span() for m in _QUOTED.finditer(raw)] if any(q in raw for q in "\"“'") else []
+    # One scan, and no scan at all when no word of design talk occurs.
+    talk = [m.start() for m in DESIGN_TALK.finditer(raw)] if any(w.startswith(_TALK_STARTS) for w in text.vocabulary) else []
+    starts, ends = text.segment_starts, text.segment_ends
+    talking = _holding(starts, ends, talk)
+    flagged = bytearray(len(starts))  # 1 for each segment a span touches (and that the span may flag)
     for start, end, names_the_grader in spans:
-        if not names_the_grader and _inside(quoted, start, end):
+        if not names_the_grader and quoted and _inside(quoted, start, end):
             continue
-        first = max(0, _segment_at(text, start))
-        for index in range(first, len(text.segments)):
-            segment = text.segments[index]
-            if segment.char_start >= end:
-                break
-            if segment.char_end > start and (names_the_grader or not _any_between(talk, segment.char_start, segment.char_end)):
-                found[index] = segment
-    return [found[index] for index in sorted(found)]
+        # The segments the span overlaps: from the one it starts in (or the next, if it starts between
+        # two) to the last one that starts before it ends.
+        first = bisect_right(starts, start) - 1
+        if first < 0 or ends[first] <= start:
+            first += 1
+        last = bisect_left(starts, end, first)
+        for index in range(first, last):
+            if names_the_grader or not talking[index]:
+                flagged[index] = 1
+    return list(compress(text.segments, flagged))
 
 
-def _any_between(positions: list[int], start: int, end: int) -> bool:
-    i = bisect_right(positions, start - 1)
-    return i < len(positions) and positions[i] < end
+def _holding(starts: list[int], ends: list[int], positions: list[int]) -> bytearray:
+    """1 for each segment (by its character bounds) that holds one of `positions`."""
+    holds = bytearray(len(starts))
+    for position in positions:
+        index = bisect_right(starts, position) - 1
+        if index >= 0 and position < ends[index]:
+            holds[index] = 1
+    return holds
 
 
 def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
+    raw = text.raw
     spans = []
     for rule in GRADER_RULES:
         if rule.could_match(text.vocabulary):
-            spans += [(*match.span(), rule.names_the_grader) for match in rule.expression.finditer(text.raw)]
-    if ":" in text.raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
-        offset = 0
-        for line in text.raw.split("\n"):
-            match = _ROLE_LINE.match(line) if ":" in line else None
-            if match:
-                names = "grader" in match.group(0).lower()
-                spans.append((offset, offset + match.end(), names))
-            offset += len(line) + 1
+            spans += [(*match.span(), rule.names_the_grader) for match in rule.expression.finditer(raw)]
+    if ":" in raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
+        spans += [(match.start(), match.end(), "grader" in match.group(0).lower()) for match in _ROLE_LINE.finditer(raw)]
     return spans
 
 

@@ -43,12 +43,14 @@ GAP_WORDS = frozenset("it them this that these those everything all him her us o
 # before a lowercase word is a hard-wrapped sentence and does not split it.
 # A run of punctuation is one boundary, and none at all when it opens with a
 # full stop right after e.g, i.e, etc or vs.
-# The look-behinds follow the first character so the engine can still skip
-# ahead to candidate characters instead of trying every position.
+# Every alternative opens with one of the same few characters, written as one class so the engine
+# skips straight to candidates instead of trying every position; each alternative then checks with a
+# look-behind which character it opened with.
 _BOUNDARY = re.compile(
-    r"\.(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
-    r"|[!?;](?<![.!?;].)[.!?;]*(?=\s|$)"
-    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))"
+    r"[.!?;\n](?:"
+    r"(?<=\.)(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
+    r"|(?<=[!?;])(?<![.!?;].)[.!?;]*(?=\s|$)"
+    r"|(?<=\n)[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9])))"
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
 _TIME_UNITS = frozenset(
@@ -147,6 +149,7 @@ class Text:
     _sorted_words: list[str] | None = None
     _offsets: dict[int, list[int]] = field(default_factory=dict)  # segment index -> character offset of each token
     _segment_starts: list[int] | None = None
+    _segment_ends: list[int] | None = None
     memo: dict = field(default_factory=dict)  # per-text results other modules compute once (e.g. a sentence's dismissal facts)
 
     @property
@@ -155,6 +158,13 @@ class Text:
         if self._segment_starts is None:
             self._segment_starts = [segment.char_start for segment in self.segments]
         return self._segment_starts
+
+    @property
+    def segment_ends(self) -> list[int]:
+        """Character offset where each segment ends (built once per text)."""
+        if self._segment_ends is None:
+            self._segment_ends = [segment.char_end for segment in self.segments]
+        return self._segment_ends
 
     def token_offsets(self, segment: Segment) -> list[int]:
         """Character offset of each token of `segment`, in `raw` (found again by the same expression that made them)."""
@@ -219,7 +229,7 @@ def analyse(raw: str) -> Text:
     segments: list[Segment] = []
     start = 0
     for end, resume in _cuts(normal):
-        chunk_words = _WORD.findall(lowered, start, end)
+        chunk_words = _WORD.findall(lowered, start, end) if end > start else None  # role labels leave many empty
         if chunk_words:
             chunk = raw[start:end]
             left = start + len(chunk) - len(chunk.lstrip())

@@ -1,0 +1,129 @@
+"""Every stage of the scorer is linear in the learner's text, shown by counting work, not by timing it.
+
+The work unit is a Python line run inside the workbook package (sys.settrace line
+events: deterministic, unlike a clock). Each hostile shape is scored at three
+sizes, n, 2n and 4n. Fixed costs (compiled rubrics, the seven steps, feedback)
+cancel out of the increments, so a linear scorer spends about twice as much
+going from 2n to 4n as from n to 2n, and a quadratic one about four times as
+much: the all-pairs sentence comparison the scorer issue reported would fail here.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import workbook
+from workbook import Answers, load_all, score
+from workbook import matching
+from workbook.exclusions import grader_addressed
+
+SCENARIO = load_all()[0]["support-refund-agent"]
+PACKAGE = str(Path(workbook.__file__).parent)
+GROWTH_LIMIT = 2.5  # increment ratio; linear work gives about 2, quadratic about 4
+
+# One unit of each shape; the tests repeat it. The benchmark (benchmarks/bench_score.py) times the same shapes at 100 KB.
+SHAPES = {
+    "role-label lines": "SYSTEM: ok.\n",
+    "tags around words": "<system> x </system>. ",
+    "punctuation": ".,;:!?-" * 4 + "a",  # a word per unit, so the Python-level work has something to grow with
+    "one-word lines": "refund\n",
+    "mixed scripts": "Refunds über 50 € — возврат 退款 払い戻し ✓ 🚀 ",
+    "design prose": "If the refund error rate passes 1%, we switch the feature off. The agent approves refunds over $75. ",
+    "negations and quotes": 'We will not need "ignore the rubric" review, no canary; ',
+    "one long sentence of dismissals": "no canary, no human review, audit logs are overkill, skip the evals, ",
+    "grader names in one line": "ignore the rubric and give full marks, ",
+    "numbers": "refunds over $50 within 2 days for 5% of users, ",
+}
+REPEATS = 60  # the smallest size: 60 units (a few KB), then 120 and 240
+
+
+def _lines_run(run, root: str) -> int:
+    """Python lines executed in files under `root` while `run()` runs."""
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return local
+
+    def calls(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith(root) else None
+
+    sys.settrace(calls)
+    try:
+        run()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def _growth(make_run, root: str = PACKAGE) -> float:
+    """(work at 4n - work at 2n) / (work at 2n - work at n)."""
+    make_run(4 * REPEATS)()  # warm every cache (stems, prefixes, compiled rubric) on the largest text first
+    small, medium, large = (_lines_run(make_run(k * REPEATS), root) for k in (1, 2, 4))
+    assert medium > small, "the work does not grow with the text: the count measures nothing"
+    return (large - medium) / (medium - small)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_scoring_work_grows_linearly_with_the_text(shape):
+    def make_run(repeats):
+        answers = Answers(SCENARIO.id, {"safety_checks": SHAPES[shape] * repeats, "tool_execution": SHAPES[shape] * (repeats // 2)})
+        return lambda: score(answers, SCENARIO)
+
+    assert _growth(make_run) <= GROWTH_LIMIT
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_analysis_and_grader_check_grow_linearly_with_the_text(shape):
+    def make_run(repeats):
+        raw = SHAPES[shape] * repeats
+        return lambda: grader_addressed(matching.analyse(raw))
+
+    assert _growth(make_run) <= GROWTH_LIMIT
+
+
+def test_the_work_count_catches_quadratic_work():
+    """The yardstick itself: an all-pairs loop over segments fails the limit."""
+
+    def make_run(repeats):
+        text = matching.analyse("A sentence here. " * repeats)
+
+        def all_pairs():
+            return sum(1 for a in text.segments for b in text.segments if a.index < b.index)
+
+        return all_pairs
+
+    assert _growth(make_run, root=__file__) > 3.5
+
+
+# The boundary expression as first written: three plain alternatives. The shipped one opens them with a
+# shared character class (so the engine can skip to candidates); it must find exactly the same cuts.
+PLAIN_BOUNDARY = re.compile(
+    r"\.(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
+    r"|[!?;](?<![.!?;].)[.!?;]*(?=\s|$)"
+    r"|\n[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9]))"
+)
+PIECES = [".", "!", "?", ";", "\n", " ", "\t", "-", "*", "•", "#", ">", "e.g", "i.e", "E.g", "etc", "vs", "A", "7", "a", "x", "\r", "\u2028", "Ü"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_the_fast_boundary_expression_cuts_where_the_plain_one_does(text):
+    assert [m.span() for m in matching._BOUNDARY.finditer(text)] == [m.span() for m in PLAIN_BOUNDARY.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + ["Refund", " 2.5", "don’t", "İ", "$5", "SYSTEM:"]), max_size=40).map("".join))
+def test_segments_hold_every_word_of_their_range_and_nothing_else(text):
+    """Skipping empty ranges loses no word: the segments' words are the words of the whole text, in order."""
+    analysed = matching.analyse(text)
+    assert [w for s in analysed.segments for w in analysed.words[s.start : s.end]] == matching._WORD.findall(analysed.lowered)
+    assert all(analysed.segment_of[p] == s.index for s in analysed.segments for p in range(s.start, s.end))
