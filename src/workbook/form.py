@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import ipywidgets as W
-from ipywidgets.widgets.widget_string import HTMLStyle
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
 from . import carry
 from . import form_html as H
@@ -76,7 +76,9 @@ class _StepPanel:
     lives in the store either way.
     """
 
-    WIDGETS = frozenset("questions text words hint_button check_button reference_button hints feedback reference buttons claim_box".split())
+    WIDGETS = frozenset("questions text words hint_button check_button reference_button buttons".split())
+    # made when first written (or read): an unchecked step sends no empty feedback, hint or reference widget
+    LATER = ("hints", "feedback", "claim_box", "reference")
 
     def __init__(self, form: "PracticeForm", step, spec):
         self.form = form
@@ -96,14 +98,42 @@ class _StepPanel:
         self.interview: W.VBox | None = None  # the mock interviewer's follow-ups
         self.interview_widgets: tuple = ()
         self.question: str | None = None  # the follow-up waiting for a reply
-        self.box = W.VBox(layout=form._shared("panel", padding="4px"))
 
     def __getattr__(self, name: str):
         # only called for missing attributes: build the widgets on first access
         if name in _StepPanel.WIDGETS and not self.__dict__.get("built", True):
             self.ensure()
             return self.__dict__[name]
+        if name == "box":  # a tab not opened yet: an empty box
+            box = self.__dict__["box"] = W.VBox(layout=self.form._shared("panel", padding="4px"))
+            return box
+        if name in _StepPanel.LATER and "built" in self.__dict__:
+            self.ensure()
+            widget = self.form._html("") if name != "claim_box" else W.VBox(layout=self.form._shared("claims"))
+            self.__dict__[name] = widget
+            self.place()
+            return widget
         raise AttributeError(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.__dict__
+
+    def put(self, name: str, value: str) -> None:
+        """Set one of the LATER views; clearing one that was never made makes nothing."""
+        if value or name in self.__dict__:
+            widget = getattr(self, name)
+            if widget.value != value:
+                widget.value = value
+
+    def place(self) -> None:
+        """The panel's children in their fixed order, of the widgets made so far."""
+        d = self.__dict__
+        order = ["questions", "text", "words", "buttons", "hints", "interview", "claude_box", "feedback", "claim_box", "reference"]
+        children = tuple(d[n] for n in order if d.get(n) is not None)
+        if "box" not in d:  # made with its children: one message, not two
+            d["box"] = W.VBox(children, layout=self.form._shared("panel", padding="4px"))
+        elif self.box.children != children:
+            self.box.children = children
 
     @property
     def value(self) -> str:
@@ -122,64 +152,82 @@ class _StepPanel:
         step, form = self.step, self.form
         html, button = form._html, form._button
         self.questions = html(H.questions_html(step.number, step.question, list(self.spec.questions), step.title))
+        # every widget is made with the values sync() would give it: no update messages right after
         self.text = W.Textarea(
             value=self.value,
             description=f"Your answer to step {step.number}",
             placeholder="Write in full sentences: who, what, with which numbers, and what happens when it goes wrong.",
             rows=12,
             continuous_update=True,
-            style={"description_width": "initial"},
-            layout=W.Layout(width="100%", flex_flow="column", align_items="stretch"),
+            disabled=self._text_locked(),
+            style=form._shared_style("answer", TextStyle, description_width="initial"),
+            layout=form._shared("answer", width="100%", flex_flow="column", align_items="stretch"),
+            _dom_classes=("wb-answer",),
         )
-        self.text.add_class("wb-answer")
-        self.words = W.Label(value="")
-        self.hint_button = button("", icon="lightbulb-o", tooltip="Reveal the next hint for this step, one at a time")
+        self.words = html(self._word_count())
+        hint_label, hint_off = self._hint_state()
+        self.hint_button = button(hint_label, icon="lightbulb-o", disabled=hint_off, tooltip="Reveal the next hint for this step, one at a time")
         self.check_button = button(
-            "Check this step", icon="check", button_style="primary",
+            self._check_label(), icon="check", button_style="primary",
             tooltip=f"Score step {step.number}: what is met, what is missing, and any common mistakes",
         )
-        self.reference_button = button("Show reference answer", icon="book")
-        self.hints = html("")
-        self.feedback = html("")
-        self.reference = html("")
-        self.claim_box = W.VBox(layout=form._shared("claims"))
+        self.reference_button = button("Show reference answer", icon="book", disabled=not self.checked, tooltip=self._reference_tip())
         self.hint_button.on_click(lambda _b: form.reveal_hint(step.id))
         self.check_button.on_click(lambda _b: form.check_step(step.id))
         self.reference_button.on_click(lambda _b: form.toggle_reference(step.id))
         self.text.observe(lambda change: form._text_changed(step.id, change["new"]), names="value")
-        self.buttons = W.HBox([self.hint_button, self.check_button, self.reference_button], layout=W.Layout(flex_flow="row wrap"))
+        # one Layout for every step's button row: in a mock they are shown and hidden together
+        self.buttons = W.HBox([self.hint_button, self.check_button, self.reference_button],
+                              layout=form._shared("step-buttons", flex_flow="row wrap", display=self._buttons_display()))
         self.built = True
-        self.box.children = [self.questions, self.text, self.words, self.buttons, self.hints, self.feedback, self.claim_box, self.reference]
+        self.place()
         if self.checked and self.last_step is None:
             self.last_step = form._restored_feedback(step.id)
         self.show_feedback()
         self.sync()
 
+    def _word_count(self) -> str:
+        count = _words(self.value)
+        return f"{count} word{'s' if count != 1 else ''}"
+
+    def _hint_state(self) -> tuple[str, bool]:
+        total = len(self.spec.hints)
+        if total == 0:
+            return "No hints for this step", True
+        if self.hints_shown >= total:
+            return "All hints shown", True
+        return f"Show a hint ({self.hints_shown + 1} of {total})", False
+
+    def _check_label(self) -> str:
+        return "Check again" if self.checked and self.stale else "Check this step"
+
+    def _reference_tip(self) -> str:
+        return "Compare with one strong answer" if self.checked else "Available after you have checked this step"
+
+    def _text_locked(self) -> bool:
+        status = self.form.clock.status if self.form.clock else None
+        return self.form.closed or status in ("ready", "finished")
+
+    def _buttons_display(self) -> str:
+        # an interview gives no hints, feedback or reference while the clock runs
+        return "flex" if self.form.revealing else "none"
+
     def sync(self) -> None:
         """Bring the built widgets in line with the panel's and the form's state."""
         if not self.built:
             return
-        count = _words(self.text.value)
-        self.words.value = f"{count} word{'s' if count != 1 else ''}"
-        total = len(self.spec.hints)
-        if total == 0:
-            self.hint_button.description, self.hint_button.disabled = "No hints for this step", True
-        elif self.hints_shown >= total:
-            self.hint_button.description, self.hint_button.disabled = "All hints shown", True
-        else:
-            self.hint_button.description, self.hint_button.disabled = f"Show a hint ({self.hints_shown + 1} of {total})", False
+        self.words.value = self._word_count()
+        self.hint_button.description, self.hint_button.disabled = self._hint_state()
         revealing = self.form.revealing
-        self.hints.value = H.hints_html(list(self.spec.hints), self.hints_shown) if revealing else ""
-        self.check_button.description = "Check again" if self.checked and self.stale else "Check this step"
+        self.put("hints", H.hints_html(list(self.spec.hints), self.hints_shown) if revealing else "")
+        self.check_button.description = self._check_label()
         self.reference_button.disabled = not self.checked
-        self.reference_button.tooltip = "Compare with one strong answer" if self.checked else "Available after you have checked this step"
+        self.reference_button.tooltip = self._reference_tip()
         if not self.checked or not revealing:
-            self.reference.value = ""
+            self.put("reference", "")
             self.reference_button.description = "Show reference answer"
-        status = self.form.clock.status if self.form.clock else None
-        self.text.disabled = self.form.closed or status in ("ready", "finished")
-        # an interview gives no hints, feedback or reference while the clock runs
-        self.buttons.layout.display = "flex" if revealing else "none"
+        self.text.disabled = self._text_locked()
+        self.buttons.layout.display = self._buttons_display()
         if self.form.interviewer is not None:
             self.form.interviewer.sync(self)
 
@@ -188,8 +236,9 @@ class _StepPanel:
         if not self.built:
             return
         if self.last_step is None or not self.form.revealing:
-            self.feedback.value = H.notice_html(MOCK_HIDDEN, "info") if not self.form.revealing and self.checked else ""
-            self.claim_box.children = []
+            self.put("feedback", H.notice_html(MOCK_HIDDEN, "info") if not self.form.revealing and self.checked else "")
+            if self.has("claim_box"):
+                self.claim_box.children = []
             return
         claims = self.form.store.claims_for(self.step.id)
         compared = ""
@@ -294,41 +343,58 @@ class PracticeForm:
             shared[name] = W.Layout(**layout)
         return shared[name]
 
+    def _shared_style(self, name: str, kind: type, **style):
+        """One Style per kind, shared like `_shared` layouts."""
+        shared = self.__dict__.setdefault("_styles", {})
+        if name not in shared:
+            shared[name] = kind(**style)
+        return shared[name]
+
+    @property
+    def _html_style(self) -> HTMLStyle:
+        return self._shared_style("html", HTMLStyle)
+
     def _html(self, value: str = "") -> W.HTML:
-        if "_html_style" not in self.__dict__:
-            self._html_style = HTMLStyle()
         return W.HTML(value, style=self._html_style, layout=self._shared("html"))
 
     def _button(self, description: str, layout: W.Layout | None = None, **kwargs) -> W.Button:
-        if "_button_style" not in self.__dict__:
-            self._button_style = W.ButtonStyle()
-        return W.Button(description=description, style=self._button_style, layout=layout or self._shared("button", width="auto"), **kwargs)
+        style = self._shared_style("button", W.ButtonStyle)
+        return W.Button(description=description, style=style, layout=layout or self._shared("button", width="auto"), **kwargs)
 
     # --- building -----------------------------------------------------------------------
 
     def _build(self) -> None:
+        """Make the widgets with their restored values (each later change is one more comm message)."""
         html, button = self._html, self._button
-        self.brief = html(H.brief_html(self.scenario))
-        self.notice = html("")
-        self._notice_refresh()
         self.panels: dict[str, _StepPanel] = {step.id: _StepPanel(self, step, self.scenario.step(step.id)) for step in STEPS}
-        self.tabs = W.Tab(children=[p.box for p in self.panels.values()])
-        self.tabs.observe(lambda change: self._on_tab(change["new"]), names="selected_index")
-        self.progress = W.IntProgress(
-            value=0, min=0, max=len(STEPS), description=f"Steps answered: 0 of {len(STEPS)}",
-            style={"description_width": "initial"}, layout=W.Layout(width="24em"),
-        )
-        self.save_status = html("")
-        parts = [self.brief, self.notice]
-        row = self._shared("row", align_items="center", flex_flow="row wrap")
+        tab = self._restore_flags()
+        self._top: list = []
         if self.grader == "claude" or self.mode == "mock":
             from .form_claude import ClaudeView, Interviewer
 
             if self.grader == "claude":
                 self.claude_view = ClaudeView(self)
-                parts.append(self.claude_view.widget)
+                self._top.append(self.claude_view.widget)
             if self.mode == "mock":
                 self.interviewer = Interviewer(self)
+        self.brief = html(H.brief_html(self.scenario))
+        self._top.insert(0, self.brief)
+        self._restoring = True
+        try:
+            list(self.panels.values())[tab].ensure()  # the open tab's widgets, before the Tab that holds them
+        finally:
+            self._restoring = False
+        self.tabs = W.Tab(children=[p.box for p in self.panels.values()], titles=self._titles(), selected_index=tab,
+                          layout=self._shared("tabs"))
+        self.tabs.observe(lambda change: self._on_tab(change["new"]), names="selected_index")
+        answered = self._answered()
+        self.progress = W.IntProgress(
+            value=answered, min=0, max=len(STEPS), description=f"Steps answered: {answered} of {len(STEPS)}",
+            bar_style="success" if answered == len(STEPS) else "info",
+            style={"description_width": "initial"}, layout=W.Layout(width="24em"),
+        )
+        self.save_status = html(H.save_status_html(*self._first_save_status()))
+        row = self._shared("row", align_items="center", flex_flow="row wrap")
         if self.clock is not None:
             # only in mock mode: every widget costs a comm message, also in headless runs
             self.timer = html("")
@@ -339,7 +405,7 @@ class PracticeForm:
             self.start_button.on_click(lambda _b: self.start_mock())
             self.finish_button.on_click(lambda _b: self.finish_mock())
             self.new_attempt_button.on_click(lambda _b: self.new_mock_attempt())
-            parts.append(W.HBox([self.timer, self.start_button, self.finish_button, self.new_attempt_button], layout=row))
+            self._top.append(W.HBox([self.timer, self.start_button, self.finish_button, self.new_attempt_button], layout=row))
         self.score_button = button(
             "Score my whole design", icon="graduation-cap", button_style="success",
             tooltip="Score all seven steps, show the chart and the top three improvements, and add it to your history",
@@ -350,39 +416,57 @@ class PracticeForm:
         )
         self.score_button.on_click(lambda _b: self.score_all())
         self.export_button.on_click(lambda _b: self.export_design())
-        self.report_view = W.HTML("", style=self._html_style, layout=W.Layout())  # its own layout: it is hidden by show_report()
-        self.export_status = html("")
         self.actions = W.HBox([self.score_button, self.export_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
-        parts += [W.HBox([self.progress, self.save_status], layout=row), self.tabs, self.actions, self.export_status, self.report_view]
-        self.widget = W.VBox(parts, layout=W.Layout(width="100%"))
-        self.widget.add_class("wb-practice")
+        self._top += [W.HBox([self.progress, self.save_status], layout=row), self.tabs, self.actions]
+        self.widget = W.VBox(self._children(), layout=W.Layout(width="100%"), _dom_classes=("wb-practice",))
+        self._notice_refresh()
 
-    def _restore(self) -> None:
+    # made when first needed: a form without notices, exports or a report in it sends none of them
+    LATER = ("notice", "export_status", "report_view")
+
+    def __getattr__(self, name: str):
+        if name in PracticeForm.LATER and "widget" in self.__dict__:
+            if name == "report_view":  # its own layout: hidden once show_report() shows the report below
+                widget = W.HTML("", style=self._html_style, layout=W.Layout(display="none" if self._live is not None else None))
+            else:
+                widget = self._html("")
+            self.__dict__[name] = widget
+            self.widget.children = self._children()
+            return widget
+        raise AttributeError(name)
+
+    def _children(self) -> tuple:
+        d = self.__dict__
+        top = self._top
+        later = [d[n] for n in ("export_status", "report_view") if n in d]
+        return tuple(top[:1] + ([d["notice"]] if "notice" in d else []) + top[1:] + later)
+
+    def _put(self, name: str, value: str) -> None:
+        """Set one of the LATER views; clearing one that was never made makes nothing."""
+        if value or name in self.__dict__:
+            getattr(self, name).value = value
+
+    def _restore_flags(self) -> int:
+        """Checked steps and hints shown, from the state file; returns the tab to open."""
         state = self.store.state
-        self._restoring = True
-        try:
-            checked = state.get("checked") if isinstance(state.get("checked"), list) else []
-            hints = state.get("hints") if isinstance(state.get("hints"), dict) else {}
-            for step_id, panel in self.panels.items():
-                panel.checked = step_id in checked and bool(panel.value.strip())
-                shown = hints.get(step_id, 0)
-                panel.hints_shown = max(0, min(shown, len(panel.spec.hints))) if isinstance(shown, int) and not isinstance(shown, bool) else 0
-            tab = state.get("tab", 0)
-            tab = tab if isinstance(tab, int) and 0 <= tab < len(STEPS) else 0
-            if self.tabs.selected_index != tab:
-                self.tabs.selected_index = tab
-            self._on_tab(tab)
-        finally:
-            self._restoring = False
-        self._update_progress()
-        self._update_titles()
+        checked = state.get("checked") if isinstance(state.get("checked"), list) else []
+        hints = state.get("hints") if isinstance(state.get("hints"), dict) else {}
+        for step_id, panel in self.panels.items():
+            panel.checked = step_id in checked and bool(panel.value.strip())
+            shown = hints.get(step_id, 0)
+            panel.hints_shown = max(0, min(shown, len(panel.spec.hints))) if isinstance(shown, int) and not isinstance(shown, bool) else 0
+        tab = state.get("tab", 0)
+        return tab if isinstance(tab, int) and 0 <= tab < len(STEPS) else 0
+
+    def _first_save_status(self) -> tuple[str, str]:
         loaded = self.store.loaded
         if loaded is not None and any(loaded.answers.values()):
-            self._set_save_status(f"Restored from {self.answers_path.name}", "ok")
-        elif self.store.can_save:
-            self._set_save_status(f"Autosaves to {self.answers_path.name}", "info")
-        else:
-            self._set_save_status("Not saving", "error")
+            return f"Restored from {self.answers_path.name}", "ok"
+        if self.store.can_save:
+            return f"Autosaves to {self.answers_path.name}", "info"
+        return "Not saving", "error"
+
+    def _restore(self) -> None:
         if self.clock is not None:
             self._resume_mock()
 
@@ -416,8 +500,8 @@ class PracticeForm:
         self._notice_refresh()
 
     def _notice_refresh(self) -> None:
-        if "notice" in self.__dict__:
-            self.notice.value = "".join(H.notice_html(m, k) for k, m in self.notices[-3:])
+        if "widget" in self.__dict__:
+            self._put("notice", "".join(H.notice_html(m, k) for k, m in self.notices[-3:]))
 
     def _set_save_status(self, text: str, kind: str) -> None:
         if "save_status" in self.__dict__:
@@ -425,18 +509,24 @@ class PracticeForm:
         if kind == "ok" and self.__dict__.get("carried"):
             carry.publish(self.store.answers())  # keep the notebook's copy equal to the file
 
+    def _answered(self) -> int:
+        return sum(1 for p in self.panels.values() if p.value.strip())
+
     def _update_progress(self) -> None:
-        answered = sum(1 for p in self.panels.values() if p.value.strip())
+        answered = self._answered()
         self.progress.value = answered
         self.progress.bar_style = "success" if answered == len(STEPS) else "info"
         self.progress.description = f"Steps answered: {answered} of {len(STEPS)}"
 
-    def _update_titles(self) -> None:
+    def _titles(self) -> tuple[str, ...]:
         titles = []
         for panel in self.panels.values():
             mark = " ✓" if panel.checked else (" •" if panel.value.strip() else "")
             titles.append(f"{panel.step.number}. {TAB_LABELS.get(panel.step.id, panel.step.title)}{mark}")
-        self.tabs.titles = tuple(titles)
+        return tuple(titles)
+
+    def _update_titles(self) -> None:
+        self.tabs.titles = self._titles()
 
     # --- text changes and saving ---------------------------------------------------------------
 
@@ -641,7 +731,7 @@ class PracticeForm:
         if not panel.checked:  # the button is disabled too; this guards programmatic calls
             panel.reference.value = H.notice_html("Check this step first; the reference answer opens after an attempt.", "info")
             return
-        if panel.reference.value and "wb-reference" in panel.reference.value:
+        if panel.has("reference") and "wb-reference" in panel.reference.value:
             panel.reference.value = ""
             panel.reference_button.description = "Show reference answer"
         else:
@@ -741,7 +831,7 @@ class PracticeForm:
         def done(report: Report) -> None:
             self._whole = None
             self._claude_reports = {key: report}
-            self.export_status.value = ""
+            self._put("export_status", "")
             self._scored(report, time_used_seconds, note, saved)
 
         def failed(error: BaseException) -> None:
@@ -825,25 +915,29 @@ class PracticeForm:
             problems.append(saved)
         if problems:  # a batch run shows no widgets: say it in the output too
             _display(_Notes(problems))
-        if self._live is None:
-            self._live = self._html("")
-        self.report_view.layout.display = "none"  # the report lives below the form from now on
+        if "report_view" in self.__dict__:
+            self.report_view.layout.display = "none"  # the report lives below the form from now on
         report = self._grade_whole() if self.revealing else None
         if report is not None:
             self.last_report = report
-        self._refresh_live(report)
+        if self._live is None:
+            self._live = self._html(self._live_html(report))  # made with its value: one message, not two
+        else:
+            self._refresh_live(report)
         _display(_LiveReport(self._live, report))
+
+    def _live_html(self, report: Report | None = None) -> str:
+        if not self.revealing:
+            return H.notice_html(f"Mock interview: the report of your design appears here when the clock stops. {MOCK_HIDDEN}", "info")
+        report = report or self.score()
+        key, note = self._note
+        return H.report_view_html(report, self._claims_by_step(), note if key == digest(self.store.graded_answers()) else "")
 
     def _refresh_live(self, report: Report | None = None) -> None:
         if self._live is None:
             return
-        if not self.revealing:
-            self._live.value = H.notice_html(f"Mock interview: the report of your design appears here when the clock stops. {MOCK_HIDDEN}", "info")
-            return
-        report = report or self.score()
-        key, note = self._note
-        self._live.value = H.report_view_html(report, self._claims_by_step(), note if key == digest(self.store.graded_answers()) else "")
-        if self.report_view.value:
+        self._live.value = self._live_html(report)
+        if self.revealing and "report_view" in self.__dict__ and self.report_view.value:
             self.report_view.value = self._live.value
 
     # --- mock mode -------------------------------------------------------------------------------------
@@ -935,11 +1029,11 @@ class PracticeForm:
                     panel.text.value = ""
                 finally:
                     self._restoring = False
-                panel.reference.value = ""
+                panel.put("reference", "")
         self._update_progress()
         self._update_titles()
-        self.report_view.value = ""
-        self.export_status.value = ""
+        self._put("report_view", "")
+        self._put("export_status", "")
         self.clock = MockClock(float(self.time_limit_minutes) * 60)
         self.mock_scored.clear()
         self._write_state()

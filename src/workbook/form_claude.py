@@ -192,10 +192,7 @@ class ClaudeView:
             status.value = H.claude_status_html(f"Claude could not grade this step ({check.error}); this is the offline result.{extra}", "warn")
         else:
             status.value = H.claude_status_html(f"Claude's verdict is shown below. Cost of this check: {check.cost or 'nothing (cached verdict)'}.", "ok")
-        if panel.claude_box not in panel.box.children:
-            children = list(panel.box.children)
-            children.insert(children.index(panel.feedback), panel.claude_box)
-            panel.box.children = children
+        panel.place()
 
 
 class Interviewer:
@@ -238,10 +235,7 @@ class Interviewer:
         view.value = H.followup_html(rounds, panel.question, left) if (rounds or asking) else ""
         ask.layout.display = "none" if asking or left <= 0 else "flex"
         reply.layout.display = send.layout.display = "flex" if asking else "none"
-        if panel.interview not in panel.box.children:
-            children = list(panel.box.children)
-            children.insert(children.index(panel.feedback), panel.interview)
-            panel.box.children = children
+        panel.place()
 
     def ask(self, step_id: str, on_asked: Callable[[str], None] | None = None) -> None:
         """One question, aimed at the biggest gap (Claude's in the background when it is the grader)."""
