@@ -87,10 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         floor.append(run(floor_nb, {}))
         practice.append(run(NOTEBOOK, practice_params))
     ratio = statistics.median(practice) / statistics.median(floor)
+    # a figure the machine's load does not move: widgets (each a comm message) the practice run made
+    saved = json.loads((folder / "out.ipynb").read_text(encoding="utf-8"))
+    widgets = len(saved.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {}))
     cache = "off (PYTHONDONTWRITEBYTECODE kept)" if bytecode_env and args.no_bytecode_cache else "on"
     print(f"scenario: {scenario.id}, rounds: {args.rounds} (interleaved, after one warm-up each), bytecode cache: {cache}")
     for name, values in (("floor (one `pass` cell)", floor), ("practice notebook", practice)):
         print(f"{name:<26} median {statistics.median(values):.3f} s   min {min(values):.3f} s   max {max(values):.3f} s")
+    print(f"widget models in the practice run's saved state: {widgets}")
     print(f"ratio (median practice / median floor): {ratio:.2f}x   target <= {TARGET}x   {'OK' if ratio <= TARGET else 'OVER TARGET'}")
     return 1 if args.check and ratio > TARGET else 0
 

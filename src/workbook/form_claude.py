@@ -27,7 +27,8 @@ import ipywidgets as W
 from . import form_html as H
 
 if TYPE_CHECKING:
-    from .form import PracticeForm, _StepPanel
+    from .form import PracticeForm
+    from .form_panel import StepPanel
     from .report import StepReport
 
 KEY_PLACEHOLDER = "Anthropic API key (only if ANTHROPIC_API_KEY is not set)"
@@ -87,7 +88,7 @@ class ClaudeView:
 
     # --- a check --------------------------------------------------------------------------
 
-    def check(self, panel: "_StepPanel") -> None:
+    def check(self, panel: "StepPanel") -> None:
         """Grade the panel's step with Claude in the background; the offline feedback is already shown."""
         grader = self.form.grader_impl()
         if not hasattr(grader, "grade_step"):
@@ -122,7 +123,7 @@ class ClaudeView:
             )
             self.show(panel)
 
-    def _done(self, panel: "_StepPanel", state: dict, result: ClaudeCheck | None) -> None:
+    def _done(self, panel: "StepPanel", state: dict, result: ClaudeCheck | None) -> None:
         with self._state:
             pending = state["pending"]  # set by check() before this lock is free
             if result is None or pending is not panel.claude_pending or pending.cancelled:
@@ -132,7 +133,7 @@ class ClaudeView:
             self.form._claude_arrived(panel)
             self.show(panel)
 
-    def cancel(self, panel: "_StepPanel", quiet: bool = False) -> None:
+    def cancel(self, panel: "StepPanel", quiet: bool = False) -> None:
         with self._state:
             pending = panel.claude_pending
             if pending is None:
@@ -145,7 +146,7 @@ class ClaudeView:
 
     # --- the panel's Claude rows ----------------------------------------------------------------
 
-    def ensure(self, panel: "_StepPanel") -> None:
+    def ensure(self, panel: "StepPanel") -> None:
         if panel.claude_box is not None:
             return
         status = self.form._html("")
@@ -159,7 +160,7 @@ class ClaudeView:
         panel.claude_box = W.VBox([row, prompt])
         panel.claude_widgets = (status, cancel, saw, prompt)
 
-    def _toggle_prompt(self, panel: "_StepPanel") -> None:
+    def _toggle_prompt(self, panel: "StepPanel") -> None:
         _, _, saw, prompt = panel.claude_widgets
         check = panel.claude
         if prompt.value or check is None or check.prompt is None:
@@ -171,7 +172,7 @@ class ClaudeView:
         prompt.value = H.prompt_html(show(check.prompt))
         saw.description = "Hide what Claude saw"
 
-    def show(self, panel: "_StepPanel") -> None:
+    def show(self, panel: "StepPanel") -> None:
         """The "grading…" line with Cancel, or the outcome with its cost and the prompt button."""
         if not panel.built:
             return
@@ -192,10 +193,7 @@ class ClaudeView:
             status.value = H.claude_status_html(f"Claude could not grade this step ({check.error}); this is the offline result.{extra}", "warn")
         else:
             status.value = H.claude_status_html(f"Claude's verdict is shown below. Cost of this check: {check.cost or 'nothing (cached verdict)'}.", "ok")
-        if panel.claude_box not in panel.box.children:
-            children = list(panel.box.children)
-            children.insert(children.index(panel.feedback), panel.claude_box)
-            panel.box.children = children
+        panel.place()
 
 
 class Interviewer:
@@ -207,7 +205,7 @@ class Interviewer:
     def rounds(self, step_id: str) -> list[tuple[str, str]]:
         return [(f.question, f.reply) for f in self.form.store.followups.get(step_id, [])]
 
-    def ensure(self, panel: "_StepPanel") -> None:
+    def ensure(self, panel: "StepPanel") -> None:
         if panel.interview is not None:
             return
         form = self.form
@@ -222,7 +220,7 @@ class Interviewer:
         panel.interview = W.VBox([view, ask, reply, send], layout=W.Layout())
         panel.interview_widgets = (view, ask, reply, send)
 
-    def sync(self, panel: "_StepPanel") -> None:
+    def sync(self, panel: "StepPanel") -> None:
         if not panel.built:
             return
         clock = self.form.clock
@@ -238,10 +236,7 @@ class Interviewer:
         view.value = H.followup_html(rounds, panel.question, left) if (rounds or asking) else ""
         ask.layout.display = "none" if asking or left <= 0 else "flex"
         reply.layout.display = send.layout.display = "flex" if asking else "none"
-        if panel.interview not in panel.box.children:
-            children = list(panel.box.children)
-            children.insert(children.index(panel.feedback), panel.interview)
-            panel.box.children = children
+        panel.place()
 
     def ask(self, step_id: str, on_asked: Callable[[str], None] | None = None) -> None:
         """One question, aimed at the biggest gap (Claude's in the background when it is the grader)."""

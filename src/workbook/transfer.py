@@ -166,22 +166,27 @@ class TransferPanel:
 
     def __init__(self, target: Any, *, work_dir: str | os.PathLike | None = None):
         import ipywidgets as W
+        from ipywidgets.widgets.widget_string import HTMLStyle
 
         self.target = target
         self.store = _store_of(target)
         self.work_dir = Path(work_dir) if work_dir is not None else self.store.path.parent
+        # one style and layout per kind (each widget, layout and style is a comm message); the answers
+        # button keeps its own layout, which the start notebook's panel hides
+        button_style, html_style, html_layout = W.ButtonStyle(), HTMLStyle(), W.Layout()
+        auto = W.Layout(width="auto")
         self.answers_button = W.Button(description="Download my answers", icon="download", layout=W.Layout(width="auto"),
-                                       tooltip="A link to save the answers file on your computer")
+                                       style=button_style, tooltip="A link to save the answers file on your computer")
         self.zip_button = W.Button(description=f"Download {self.work_dir.name}/ as a zip", icon="file-archive-o",
-                                   layout=W.Layout(width="auto"), tooltip="Everything in your work folder, in one zip")
-        self.upload = W.FileUpload(accept=".json,.zip", multiple=False, description="Restore answers",
+                                   layout=auto, style=button_style, tooltip="Everything in your work folder, in one zip")
+        self.upload = W.FileUpload(accept=".json,.zip", multiple=False, description="Restore answers", layout=auto, style=button_style,
                                    tooltip="Upload an answers file (or a zip of my-work/) you downloaded earlier")
-        self.link = W.HTML("")
-        self.status = W.HTML("")
+        self.link = W.HTML("", style=html_style, layout=html_layout)
+        self.status = W.HTML("", style=html_style, layout=html_layout)
         self.answers_button.on_click(lambda _b: self.offer_answers())
         self.zip_button.on_click(lambda _b: self.offer_zip())
         self.upload.observe(self._uploaded, names="value")
-        intro = W.HTML(
+        intro = (
             "<b>Keep your work.</b> On Binder or a workshop server your files are deleted when the session ends: "
             "download your answers before you leave, and upload them here next time to carry on."
         )
@@ -189,10 +194,10 @@ class TransferPanel:
 
         visitor = current_visitor()
         if visitor is not None:  # app mode: the code that brings this visitor back
-            intro.value = visitor_html(visitor) + intro.value
-        self.widget = W.VBox([intro, W.HBox([self.answers_button, self.zip_button, self.upload],
-                                            layout=W.Layout(flex_flow="row wrap", align_items="center")), self.link, self.status])
-        self.widget.add_class("wb-transfer")
+            intro = visitor_html(visitor) + intro
+        row = W.HBox([self.answers_button, self.zip_button, self.upload], layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        self.widget = W.VBox([W.HTML(intro, style=html_style, layout=html_layout), row, self.link, self.status],
+                             layout=html_layout, _dom_classes=("wb-transfer",))
 
     def answers_download(self) -> tuple[str, bytes]:
         return self.store.path.name, answers_bytes(self.store)
