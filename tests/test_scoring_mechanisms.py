@@ -252,3 +252,10 @@ def test_anti_pattern_prefixes_are_long_enough_not_to_catch_other_words():
             for pattern in anti["patterns"]:
                 short += [(source, anti["id"], w) for w in re.findall(r"(?<![\w*])(\w{1,3})\*", pattern) if w not in reviewed]
     assert not short, short
+
+
+def test_a_person_approving_every_refund_is_a_safeguard_not_refunding_on_demand():
+    step = _step(REFUND, "tool_execution", "Above $75 an agent approves every refund before it is issued.")
+    assert not [h for h in step.anti_patterns if h.id == "refund-every-request"], step.anti_patterns
+    step = _step(REFUND, "tool_execution", "The assistant will auto approve every refund so customers never wait.")
+    assert [h for h in step.anti_patterns if h.id == "refund-every-request"]
