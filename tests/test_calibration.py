@@ -138,3 +138,12 @@ def test_statistics_helpers():
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert quadratic_kappa([0, 1, 2, 5], [0, 1, 2, 5]) == pytest.approx(1.0)
     assert quadratic_kappa([0, 5, 0, 5], [5, 0, 5, 0]) < 0
+
+
+def test_the_whole_shipped_calibration_reports_each_set_and_orders_within_one_writers_scale():
+    result = calibrate(load_sets(), score)
+    assert set(result.per_set) == {"original", "blind", "blind2", "blind3"}
+    assert result.per_set["blind3"] == pytest.approx(_result(BLIND3).spearman)
+    for high, low in result.misorderings:
+        assert high.item.source.rsplit("/", 2)[-2] == low.item.source.rsplit("/", 2)[-2]
+    assert "per set Spearman: blind " in result.to_text()

@@ -71,6 +71,7 @@ class CalibrationResult:
     kappa: float
     per_scenario: dict[str, float] = field(default_factory=dict)
     misorderings: list[tuple[Graded, Graded]] = field(default_factory=list)
+    per_set: dict[str, float] = field(default_factory=dict)  # folder -> Spearman, when the sets come from several
 
     def worst(self, count: int = 5) -> list[Graded]:
         """The sets whose binned score is furthest from their label."""
@@ -82,6 +83,7 @@ class CalibrationResult:
             f"Spearman (labels vs totals): {self.spearman:.3f}",
             f"quadratic-weighted kappa (totals binned to 0-5): {self.kappa:.3f}",
             "per scenario Spearman: " + ", ".join(f"{s} {r:.2f}" for s, r in sorted(self.per_scenario.items())),
+            *(["per set Spearman: " + ", ".join(f"{s} {r:.2f}" for s, r in sorted(self.per_set.items()))] if self.per_set else []),
             f"orderings that fail (higher label, not higher score): {len(self.misorderings)}",
         ]
         for high, low in self.misorderings[:10]:
@@ -146,14 +148,21 @@ def calibrate(items: list[Labelled], grade: GradeFunction, exercises: str | os.P
             scenarios[item.scenario] = load_scenario(item.scenario, exercises)
         graded.append(Graded(item, grade(item.answers, scenarios[item.scenario]).total))
     by_scenario: dict[str, list[Graded]] = {}
+    by_set: dict[str, list[Graded]] = {}
     for g in graded:
         by_scenario.setdefault(g.item.scenario, []).append(g)
+        by_set.setdefault(Path(g.item.source).parent.name, []).append(g)
+    # Orderings are compared within one folder's scenario: one writer's labels, one scale.
+    groups: dict[tuple[str, str], list[Graded]] = {}
+    for g in graded:
+        groups.setdefault((Path(g.item.source).parent.name, g.item.scenario), []).append(g)
     return CalibrationResult(
         graded=graded,
         spearman=spearman([g.item.label for g in graded], [g.shown for g in graded]),
         kappa=quadratic_kappa([g.item.label for g in graded], [g.predicted for g in graded]),
         per_scenario={s: spearman([g.item.label for g in gs], [g.shown for g in gs]) for s, gs in by_scenario.items()},
-        misorderings=[pair for gs in by_scenario.values() for pair in _misorderings(gs)],
+        misorderings=[pair for gs in groups.values() for pair in _misorderings(gs)],
+        per_set={name: spearman([g.item.label for g in gs], [g.shown for g in gs]) for name, gs in by_set.items()} if len(by_set) > 1 else {},
     )
 
 

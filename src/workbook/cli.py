@@ -266,6 +266,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(json.dumps({
             "sets": len(result.graded), "spearman": round(result.spearman, 4), "kappa": round(result.kappa, 4),
             "per_scenario": {s: round(r, 4) for s, r in result.per_scenario.items()},
+            "per_set": {s: round(r, 4) for s, r in result.per_set.items()},
             "misorderings": [[h.item.scenario, h.item.name, h.item.label, h.total, l.item.name, l.item.label, l.total] for h, l in result.misorderings],
             "graded": [{"scenario": g.item.scenario, "name": g.item.name, "kind": g.item.kind, "label": g.item.label, "total": g.total} for g in result.graded],
         }, indent=2))
