@@ -311,3 +311,60 @@ def test_generate_prepares_a_notebook_per_scenario(tmp_path, capsys):
     assert 'mode = "mock"' in source and "time_limit_minutes = 30" in source
     assert main(["generate", "--scenario", "no-such-scenario", "--out", str(tmp_path / "x")]) == 2
     assert "no-such-scenario" in capsys.readouterr().err
+
+
+def instructor_folder(tmp_path: Path) -> Path:
+    """An instructor's own scenario folder: one scenario the shipped set does not have."""
+    folder = tmp_path / "my-scenarios"
+    folder.mkdir()
+    text = (Path(workbook.__file__).resolve().parents[2] / "exercises" / "support-refund-agent.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: support-refund-agent", "id: claims-triage-desk", 1)
+    text = re.sub(r'^title: .*$', 'title: "Claims triage desk for a small insurer"', text, count=1, flags=re.M)
+    (folder / "claims-triage-desk.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.notebook
+def test_generate_uses_the_instructors_scenario_folder(tmp_path, capsys, monkeypatch, kernel_name):
+    import nbformat
+    import papermill as pm
+
+    folder = instructor_folder(tmp_path)
+    assert main(["generate", "--scenario", "claims-triage-desk", "--out", str(tmp_path / "x")]) == 2, "not a shipped scenario"
+    capsys.readouterr()
+    assert main(["--exercises", str(folder), "generate", "--scenario", "all", "--out", str(tmp_path / "class")]) == 0
+    out = capsys.readouterr().out
+    assert f"WORKBOOK_EXERCISES={folder.resolve()}" in out
+    made = sorted(p.name for p in (tmp_path / "class").glob("*.ipynb"))
+    assert made == ["claims-triage-desk.ipynb"], "only the instructor's folder is read"
+    nb = nbformat.read(tmp_path / "class" / "claims-triage-desk.ipynb", as_version=4)
+    assert "Claims triage desk for a small insurer" in nb.cells[0].source
+    assert 'scenario_id = "claims-triage-desk"' in next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    monkeypatch.setenv("WORKBOOK_EXERCISES", str(folder))  # as the learners' Jupyter server would have it; the kernel inherits it
+    ran = pm.execute_notebook(
+        str(tmp_path / "class" / "claims-triage-desk.ipynb"), str(tmp_path / "ran.ipynb"), kernel_name=kernel_name, cwd=str(tmp_path / "class"),
+        progress_bar=False, log_output=False, shutdown_kernel="immediate", execution_timeout=120, start_timeout=60,
+    )
+    cells = [o for c in ran.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in cells if o.get("output_type") == "error"]
+    carried = [o["data"][ANSWERS_MIME] for o in cells if ANSWERS_MIME in o.get("data", {})]
+    assert carried and carried[0]["scenario"] == "claims-triage-desk"
+    assert "Claims triage desk for a small insurer" in json.dumps(ran.metadata["widgets"]), "the form shows the instructor's brief"
+
+
+def test_generate_and_grade_name_a_missing_or_empty_scenario_folder(tmp_path, capsys):
+    for args in (["generate", "--scenario", "all", "--out", str(tmp_path / "o")], ["grade", str(tmp_path), "--out", str(tmp_path / "g")]):
+        assert main(["--exercises", str(tmp_path / "nowhere"), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "nowhere" in err and "does not exist" in err
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        assert main(["--exercises", str(tmp_path / "empty"), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "empty" in err and "no valid scenario" in err
+        broken = tmp_path / "broken"
+        broken.mkdir(exist_ok=True)
+        (broken / "bad.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+        assert main(["--exercises", str(broken), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "broken" in err and "bad.yaml" in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "g").exists(), "nothing prepared or graded"

@@ -310,6 +310,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError(f"--out {out} is not a folder")
+    if args.exercises:
+        _usable_scenarios(args.exercises)  # before grading a class against a folder that is not there
     if args.comments and not args.overrides:
         raise UsageError("--comments needs --overrides (comments are referenced from override rows as @id)")
     try:
@@ -346,17 +348,29 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .classroom.generate import generate
 
-    scenarios, problems = load_all(args.exercises)
+    scenarios = _usable_scenarios(args.exercises)
     if args.scenario == "all":
         ids = sorted(scenarios)
     elif args.scenario in scenarios:
         ids = [args.scenario]
     else:
-        load_scenario(args.scenario, args.exercises)  # the one-line unknown-id error, with the known ids
+        load_scenario(args.scenario, args.exercises)  # the one-line error: unknown id (with the known ids) or the file's problem
         ids = [args.scenario]
-    made = generate(ids, args.out, mode=args.mode, minutes=args.minutes, progress=_progress_printer("preparing"))
+    made = generate(ids, args.out, mode=args.mode, minutes=args.minutes, exercises=args.exercises, progress=_progress_printer("preparing"))
     print(f"prepared {len(made)} {args.mode} notebook(s) in {args.out}")
+    if args.exercises:
+        print(f"their scenarios come from {args.exercises}: start the learners' Jupyter with "
+              f"{EXERCISES_ENV}={Path(args.exercises).resolve()} so the form finds them")
     return 0
+
+
+def _usable_scenarios(folder: str | None) -> dict:
+    """The valid scenarios of `--exercises DIR` (or the default folder); one line naming the folder when there are none."""
+    scenarios, problems = load_all(folder)  # a missing folder is a ScenarioError naming it
+    if folder and not scenarios:
+        detail = f"; first problem: {problems[0]}" if problems else ""
+        raise UsageError(f"--exercises {folder}: holds no valid scenario ({len(problems)} file(s) with problems{detail})")
+    return scenarios
 
 
 # --- parser ------------------------------------------------------------------------
