@@ -171,16 +171,21 @@ def test_usage_errors_exit_2(tmp_path, capsys):
 
 
 def test_jobs_2_gives_the_same_gradebook(tmp_path):
-    make_class(tmp_path / "class", 60)
+    paths = make_class(tmp_path / "class", 60)
+    for path in paths[:3]:  # older saves of three learners, which both runs must set aside alike
+        older = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else answers_from_notebook(path.read_bytes(), path.name).to_dict()
+        write_json(tmp_path / "class" / "older" / f"{path.parent.name}.answers.json", older | {"learner": path.parent.name, "saved_at": "2026-01-01T10:00:00+0000"})
     assert grade(tmp_path / "class", "--out", tmp_path / "one", "--jobs", "1") == 0
     assert grade(tmp_path / "class", "--out", tmp_path / "two", "--jobs", "2") == 0
 
     def without_time(path: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "graded_at"} for row in read_csv(path)]
 
+    assert len(read_csv(tmp_path / "two" / "superseded.csv")) == 3
+
     assert without_time(tmp_path / "one" / "gradebook.csv") == without_time(tmp_path / "two" / "gradebook.csv")
     assert len(read_csv(tmp_path / "one" / "gradebook.csv")) == 60
-    for name in ("canvas.csv", "summary.json"):
+    for name in ("canvas.csv", "summary.json", "superseded.csv"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert sorted(os.listdir(tmp_path / "one" / "reports")) == sorted(os.listdir(tmp_path / "two" / "reports"))
 
@@ -368,3 +373,38 @@ def test_generate_and_grade_name_a_missing_or_empty_scenario_folder(tmp_path, ca
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "broken" in err and "bad.yaml" in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "g").exists(), "nothing prepared or graded"
+
+
+class CountingGrader:
+    """The offline grader, counting what it is asked to grade (registered for one test)."""
+
+    graded: list[tuple[str, str]] = []
+
+    def __init__(self) -> None:
+        from workbook.graders.offline import OfflineGrader
+
+        self.inner = OfflineGrader()
+
+    def grade(self, answers, scenario):
+        CountingGrader.graded.append((answers.learner, answers.text("user_intent")))
+        return self.inner.grade(answers, scenario)
+
+
+def test_older_saves_are_listed_but_never_graded(tmp_path, monkeypatch):
+    from workbook.classroom import grade_class_folder
+    from workbook.graders import graders
+
+    monkeypatch.setattr(graders, "_factories", dict(graders._factories) | {"counting": CountingGrader})
+    CountingGrader.graded = []
+    base = {"scenario": FIRST, "learner": "Ada", "answers": reference(FIRST)}
+    for name, stamp, intent in [("a", "2026-01-10T09:00:00+0000", "first try"), ("b", "2026-01-12T09:00:00+0000", "second try")]:
+        write_json(tmp_path / "class" / f"{name}.answers.json", base | {"saved_at": stamp, "answers": base["answers"] | {"user_intent": intent}})
+    notebook = base | {"saved_at": "2026-01-14T09:00:00+0000", "answers": base["answers"] | {"user_intent": "final answer"}}
+    (tmp_path / "class" / "ada.ipynb").write_text(notebook_json(notebook), encoding="utf-8")
+    write_json(tmp_path / "class" / "bob.answers.json", {"scenario": FIRST, "learner": "Bob", "answers": reference(FIRST)})
+    result = grade_class_folder([tmp_path / "class"], tmp_path / "out", grader="counting", charts=False)
+    assert sorted(CountingGrader.graded) == [("Ada", "final answer"), ("Bob", reference(FIRST)["user_intent"])]
+    assert [(old.file, kept.file) for old, kept in result.graded.superseded] == [
+        (str(tmp_path / "class" / name), str(tmp_path / "class" / "ada.ipynb")) for name in ("a.answers.json", "b.answers.json")
+    ]
+    assert sorted(p.name for p in (tmp_path / "out" / "reports").iterdir()) == sorted([report_name("Ada", FIRST), report_name("Bob", FIRST)])

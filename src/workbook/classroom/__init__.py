@@ -54,23 +54,28 @@ def grade_class_folder(
     (out_dir / "reports").mkdir(parents=True, exist_ok=True)
     files, missing = discover(paths)
     options = Options(str(out_dir), grader, exercises, include_reference, overrides or Overrides(), now_stamp())
-    if grader == "claude":
-        outcomes = grade_files_claude(files, options, progress=progress, confirm=confirm)
-    else:
-        outcomes = grade_files(files, options, jobs=jobs, progress=progress)
-    graded = finish(outcomes, options)
-    graded.rejected = missing + graded.rejected
-    outputs.write_gradebook(out_dir, graded)
-    outputs.write_canvas(out_dir, graded)
-    outputs.write_errors(out_dir, graded)
-    outputs.write_superseded(out_dir, graded)
-    data = outputs.summary(graded)
-    outputs.write_summary(out_dir, data)
-    drawn: list[Path] = []
+    painter = None
     if charts:
-        from .charts import write_charts
+        from .charts import ChartProcess
 
-        drawn = write_charts(graded.rows, out_dir)
+        painter = ChartProcess(out_dir)  # imports matplotlib while the class is graded
+    try:
+        if grader == "claude":
+            passes = grade_files_claude(files, options, progress=progress, confirm=confirm)
+        else:
+            passes = grade_files(files, options, jobs=jobs, progress=progress)
+        graded = finish(passes, options)
+        graded.rejected = missing + graded.rejected
+        outputs.write_gradebook(out_dir, graded)
+        outputs.write_canvas(out_dir, graded)
+        outputs.write_errors(out_dir, graded)
+        outputs.write_superseded(out_dir, graded)
+        data = outputs.summary(graded)
+        outputs.write_summary(out_dir, data)
+        drawn = painter.draw(graded.rows) if painter else []
+    finally:
+        if painter is not None:
+            painter.close()
     return GradeResult(graded, out_dir, drawn, data)
 
 
