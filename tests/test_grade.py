@@ -408,3 +408,30 @@ def test_older_saves_are_listed_but_never_graded(tmp_path, monkeypatch):
         (str(tmp_path / "class" / name), str(tmp_path / "class" / "ada.ipynb")) for name in ("a.answers.json", "b.answers.json")
     ]
     assert sorted(p.name for p in (tmp_path / "out" / "reports").iterdir()) == sorted([report_name("Ada", FIRST), report_name("Bob", FIRST)])
+
+
+def test_overrides_as_an_instructor_writes_them(tmp_path, capsys):
+    """Step numbers and titles, `85%`, a semicolon spreadsheet; a name off by case and an unquoted separator are reported."""
+    for learner in ("Ada", "Bob", "Cy"):
+        write_json(tmp_path / "class" / f"{learner}.answers.json", {"scenario": FIRST, "learner": learner, "answers": reference(FIRST)})
+    (tmp_path / "o.csv").write_text(
+        "learner;scenario;step;score;comment\n"
+        f"Ada;{FIRST};5;85%;by number\n"
+        f"Bob;{FIRST};  feedback AND evaluation ;40;by title\n"
+        f"ada;{FIRST};safety_checks;10;wrong case\n"
+        f"Cy;{FIRST};user_intent;50;a; b\n"
+        f'Cy;{FIRST};user_intent;55;"quoted; fine"\n',
+        encoding="utf-8",
+    )
+    assert grade(tmp_path / "class", "--out", tmp_path / "out", "--overrides", tmp_path / "o.csv") == 3
+    err = capsys.readouterr().err
+    assert "line 4: unknown learner 'ada' (names are exact: did you mean 'Ada'?)" in err
+    assert "line 5: more values than columns (put a comment holding ';' in double quotes)" in err
+    book = {row["learner"]: row for row in read_csv(tmp_path / "out" / "gradebook.csv")}
+    assert book["Ada"]["safety_checks"] == "85" and book["Ada"]["overrides"] == "1"
+    assert book["Bob"]["feedback_evaluation"] == "40"
+    assert book["Cy"]["user_intent"] == "55" and book["Cy"]["overrides"] == "1"
+    page = (tmp_path / "out" / "reports" / report_name("Cy", FIRST)).read_text(encoding="utf-8")
+    assert "quoted; fine" in page and "a; b" not in page
+    reasons = [row["reason"] for row in read_csv(tmp_path / "out" / "errors.csv")]
+    assert len(reasons) == 2 and all("the row was not applied" in reason for reason in reasons)
