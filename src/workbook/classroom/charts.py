@@ -17,7 +17,6 @@ never switches matplotlib into mathtext) and drops control characters.
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
 import re
 import statistics
 from collections import Counter
@@ -188,8 +187,9 @@ class ChartProcess:
 
     def __init__(self, out: Path) -> None:
         check_available()
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        from .grading import process_context
+
+        context = process_context()
         self._connection, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child, str(out)), daemon=True, name="workbook-charts")
         self._process.start()

@@ -205,6 +205,16 @@ class Pass:
     superseded: list[tuple[Seen, Seen]]
 
 
+def process_context():
+    """fork where it is safe (one thread: the forked copy starts with what is loaded), else spawn (a Jupyter kernel runs threads)."""
+    import multiprocessing
+    import threading
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _warm_up(scenario_ids: set[str], options: Options) -> None:
     """Load and compile the class's rubrics once, before the workers are forked, so each does not do it again."""
     if options.grader != "offline":
@@ -240,7 +250,7 @@ def grade_files(
     pool = None
     if jobs > 1 and len(todo) > CHUNK:
         _warm_up({item.scenario for item in kept}, options)
-        pool = ProcessPoolExecutor(max_workers=jobs)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=process_context())
     try:
         chunks = list(_chunks(todo, jobs, CHUNK))
         batches = pool.map(grade_chunk, chunks, [options] * len(chunks)) if pool else (grade_chunk(c, options) for c in chunks)
