@@ -435,3 +435,10 @@ def test_overrides_as_an_instructor_writes_them(tmp_path, capsys):
     assert "quoted; fine" in page and "a; b" not in page
     reasons = [row["reason"] for row in read_csv(tmp_path / "out" / "errors.csv")]
     assert len(reasons) == 2 and all("the row was not applied" in reason for reason in reasons)
+
+
+def test_a_file_named_twice_is_graded_once(tmp_path, capsys):
+    path = write_json(tmp_path / "class" / "ada.answers.json", {"scenario": FIRST, "learner": "Ada", "answers": reference(FIRST)})
+    assert grade(tmp_path / "class", path, tmp_path / "class" / ".." / "class" / "ada.answers.json", "--out", tmp_path / "out") == 0
+    assert "graded 1 submission(s) of 1 learner(s); 0 older save(s)" in capsys.readouterr().out
+    assert read_csv(tmp_path / "out" / "superseded.csv") == []

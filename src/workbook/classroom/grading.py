@@ -216,7 +216,10 @@ def process_context():
 
 
 def _warm_up(scenario_ids: set[str], options: Options) -> None:
-    """Load and compile the class's rubrics once, before the workers are forked, so each does not do it again."""
+    """Load and compile the class's rubrics once, before the workers are forked, so each does not do it again.
+
+    Only for the offline grader and forked workers; leaves the collector frozen until the fork (`grade_files` unfreezes it).
+    """
     if options.grader != "offline":
         return  # another grader's first call may cost money or time; it warms up in each worker
     from ..answers import answers_from_dict
@@ -249,12 +252,17 @@ def grade_files(
         progress(done, total)
     pool = None
     if jobs > 1 and len(todo) > CHUNK:
-        _warm_up({item.scenario for item in kept}, options)
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=process_context())
+        context = process_context()
+        if context.get_start_method() == "fork":
+            _warm_up({item.scenario for item in kept}, options)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     try:
         chunks = list(_chunks(todo, jobs, CHUNK))
-        batches = pool.map(grade_chunk, chunks, [options] * len(chunks)) if pool else (grade_chunk(c, options) for c in chunks)
-        gc.unfreeze()  # the workers exist now (map submits every chunk at once); this process collects as usual again
+        if pool is not None:
+            batches = pool.map(grade_chunk, chunks, [options] * len(chunks))
+            gc.unfreeze()  # the workers exist now (map submits every chunk at once); this process collects as usual again
+        else:
+            batches = (grade_chunk(chunk, options) for chunk in chunks)
         for batch in batches:
             for outcome in batch:
                 if outcome.row is not None:
