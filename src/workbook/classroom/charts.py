@@ -58,7 +58,7 @@ class ChartData:
     submissions: int
     band: int  # submissions per heatmap row
     spread: list[tuple[float, float, float]]  # per step: mean, mean - 25th percentile, 75th percentile - mean
-    missed: list[tuple[str, int]]  # label, count; most missed first
+    missed: list[tuple[str, int]]  # label (with 'n of m' submissions on its scenario), count; most missed first
 
 
 def _bands(ordered: list[Row], limit: int) -> tuple[list[list[float]], int]:
@@ -87,10 +87,11 @@ def chart_data(rows: list[Row]) -> ChartData:
     ordered = sorted(rows, key=lambda r: -r.total)
     heat, band = _bands(ordered, MAX_BANDS)
     labels = [label(f"{r.learner} · {r.scenario}", 48) for r in ordered] if len(ordered) <= MAX_LABELLED_ROWS else []
-    missed = Counter((s, d) for r in rows for s, _, d in r.missed).most_common(TOP_MISSED)
+    missed = Counter((r.scenario, s, d) for r in rows for s, _, d in r.missed).most_common(TOP_MISSED)
+    attempts = Counter(r.scenario for r in rows)  # "4 of 4" reads differently from "4 of 60" in a mixed class
     return ChartData(
         heat=heat or [[0.0] * len(STEP_IDS)], heat_labels=labels, submissions=len(ordered), band=band, spread=_spread(rows),
-        missed=[(label(f"{STEPS_BY_ID[s].title}: {d}", 70), n) for (s, d), n in missed],
+        missed=[(label(f"{STEPS_BY_ID[s].title}: {d}", 60) + f" ({n} of {attempts[sc]})", n) for (sc, s, d), n in missed],
     )
 
 
@@ -140,12 +141,15 @@ def step_spread(data: ChartData, path: Path) -> Path:
 
 
 def top_missed(data: ChartData, path: Path) -> Path:
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = _figure(10, 1.2 + 0.45 * max(len(data.missed), 2))
     names = [name for name, _ in data.missed][::-1] or ["(nothing missed)"]
     values = [n for _, n in data.missed][::-1] or [0]
     ax.barh(range(len(names)), values, color="#1976d2")
     ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("submissions that missed it")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole submissions
+    ax.set_xlabel("submissions that missed it (of those on its scenario)")
     ax.set_title("Criteria missed most often")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
