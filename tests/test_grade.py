@@ -442,3 +442,15 @@ def test_a_file_named_twice_is_graded_once(tmp_path, capsys):
     assert grade(tmp_path / "class", path, tmp_path / "class" / ".." / "class" / "ada.answers.json", "--out", tmp_path / "out") == 0
     assert "graded 1 submission(s) of 1 learner(s); 0 older save(s)" in capsys.readouterr().out
     assert read_csv(tmp_path / "out" / "superseded.csv") == []
+
+
+def test_charts_that_cannot_be_drawn_leave_the_gradebook_and_say_why(tmp_path, capsys):
+    write_json(tmp_path / "class" / "ada.answers.json", {"scenario": FIRST, "learner": "Ada", "answers": reference(FIRST)})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "charts").write_text("a file where the charts folder should be", encoding="utf-8")
+    assert grade(tmp_path / "class", "--out", tmp_path / "out") == 3
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if line.startswith("workbook: warning:")]
+    assert len(warning) == 1 and "charts could not be drawn" in warning[0] and "Traceback" not in err
+    assert [row["learner"] for row in read_csv(tmp_path / "out" / "gradebook.csv")] == ["Ada"]
+    assert (tmp_path / "out" / "reports" / report_name("Ada", FIRST)).is_file()

@@ -295,7 +295,7 @@ def _progress_printer(label: str) -> Callable[[int, int], None]:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Grade a class; exit 0 when every submission was graded, 3 when some went to errors.csv."""
+    """Grade a class; exit 0 when every submission was graded, 3 when some went to errors.csv (or the charts failed)."""
     from .classroom import grade_class_folder
     from .classroom.charts import ChartsUnavailable
     from .classroom.overrides import OverridesError, load_comments, load_overrides
@@ -335,7 +335,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except ChartsUnavailable as error:
         raise UsageError(str(error)) from None
     graded = result.graded
-    for problem in graded.problems:
+    for problem in graded.problems + ([result.chart_problem] if result.chart_problem else []):
         print(f"workbook: warning: {problem}", file=sys.stderr)
     print(
         f"graded {len(graded.rows)} submission(s) of {len({r.learner for r in graded.rows})} learner(s); "

@@ -29,10 +29,11 @@ class GradeResult:
     out: Path
     charts: list[Path]
     summary: dict
+    chart_problem: str = ""  # the charts could not be drawn (everything else was written)
 
     @property
     def clean(self) -> bool:
-        return not self.graded.rejected and not self.graded.problems
+        return not self.graded.rejected and not self.graded.problems and not self.chart_problem
 
 
 def grade_class_folder(
@@ -72,11 +73,18 @@ def grade_class_folder(
         outputs.write_superseded(out_dir, graded)
         data = outputs.summary(graded)
         outputs.write_summary(out_dir, data)
-        drawn = painter.draw(graded.rows) if painter else []
+        drawn, chart_problem = [], ""
+        if painter is not None:
+            from .charts import ChartsUnavailable
+
+            try:
+                drawn = painter.draw(graded.rows)
+            except ChartsUnavailable as error:  # the gradebook and pages are written: say so, do not throw them away
+                chart_problem = str(error)
     finally:
         if painter is not None:
             painter.close()
-    return GradeResult(graded, out_dir, drawn, data)
+    return GradeResult(graded, out_dir, drawn, data, chart_problem)
 
 
 __all__ = ["GradeResult", "grade_class_folder"]
