@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import re
 import statistics
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,10 +158,37 @@ def top_missed(data: ChartData, path: Path) -> Path:
     return path
 
 
-def draw(data: ChartData, out: Path) -> list[Path]:
+def _fork_heatmap(data: ChartData, path: Path) -> int | None:
+    """The heatmap drawn by a forked copy of this process (matplotlib already loaded); its pid, or None when forking is not safe here."""
+    if not hasattr(os, "fork") or threading.active_count() != 1:
+        return None
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        heatmap(data, path)
+        code = 0
+    finally:
+        os._exit(code)  # the copy only wrote its PNG: no clean-up of the parent's objects
+
+
+def draw(data: ChartData, out: Path, *, split: bool = False) -> list[Path]:
+    """The three PNGs in out/charts. With `split`, the heatmap (the costliest) is drawn by a forked copy of
+    this process at the same time as the other two, when forking is possible and safe."""
     folder = out / "charts"
     folder.mkdir(parents=True, exist_ok=True)
-    return [chart(data, folder / name) for chart, name in zip((heatmap, step_spread, top_missed), NAMES)]
+    paths = [folder / name for name in NAMES]
+    helper = _fork_heatmap(data, paths[0]) if split else None
+    if helper is None:
+        heatmap(data, paths[0])
+    step_spread(data, paths[1])
+    top_missed(data, paths[2])
+    if helper is not None:
+        _, status = os.waitpid(helper, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError("the heatmap could not be drawn")
+    return paths
 
 
 def write_charts(rows: list[Row], out: Path) -> list[Path]:
@@ -182,7 +211,7 @@ def _serve(connection, out: str) -> None:
     except EOFError:  # the run stopped before the charts
         return
     try:
-        connection.send((True, [str(p) for p in draw(data, Path(out))]))
+        connection.send((True, [str(p) for p in draw(data, Path(out), split=True)]))
     except Exception as error:  # noqa: BLE001 - one line back to the run, never a traceback
         connection.send((False, f"{type(error).__name__}: {error}"))
     finally:
