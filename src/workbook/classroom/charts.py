@@ -191,12 +191,6 @@ def draw(data: ChartData, out: Path, *, split: bool = False) -> list[Path]:
     return paths
 
 
-def write_charts(rows: list[Row], out: Path) -> list[Path]:
-    """Draw the charts in this process."""
-    check_available()
-    return draw(chart_data(rows), out)
-
-
 def _serve(connection, out: str) -> None:
     """The chart process: import matplotlib at once, then draw what arrives and say how it went."""
     try:  # while the class is graded: the import, and a first small drawing (fonts, text layout, PNG writer)
