@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_notebook.py
 	$(BIN)/python benchmarks/bench_workshop.py
+	$(BIN)/python benchmarks/bench_grade.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

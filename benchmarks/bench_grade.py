@@ -8,7 +8,8 @@
 3. Times the execute-every-notebook approach in the same run: papermill running the
    practice notebook per submission, on a sample, scaled up to COUNT.
 4. Prints both and the ratio; then the peak RSS of grading 100 and 1,000 submissions
-   (each in its own process, one job) and the extrapolation to 100,000.
+   (each in its own process, one job; the charts are drawn by a child process, whose
+   peak is printed beside it) and the extrapolation to 100,000.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ RSS_SCRIPT = (
     "import resource, sys\n"
     "from workbook.classroom import grade_class_folder\n"
     "grade_class_folder([sys.argv[1]], sys.argv[2], jobs=1)\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
 )
 
 
@@ -64,9 +65,11 @@ def papermill_sample(paths: list[Path], work: Path) -> float:
     return time.perf_counter() - started
 
 
-def peak_rss_kb(folder: Path, out: Path) -> int:
+def peak_rss_kb(folder: Path, out: Path) -> tuple[int, int]:
+    """Peak RSS of the grading process and of its largest child (the chart process), in KB."""
     done = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(folder), str(out)], check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return int(done.stdout.strip().splitlines()[-1])
+    own, child = done.stdout.strip().splitlines()[-1].split()
+    return int(own), int(child)
 
 
 def main() -> None:
@@ -101,8 +104,8 @@ def main() -> None:
         rss = {}
         for count in (100, 1000):
             make_class(base / f"class{count}", count, seed=count)
-            rss[count] = peak_rss_kb(base / f"class{count}", base / f"graded{count}")
-            print(f"peak RSS grading {count:>5} submissions (one process): {rss[count] / 1024:.1f} MB")
+            rss[count], child = peak_rss_kb(base / f"class{count}", base / f"graded{count}")
+            print(f"peak RSS grading {count:>5} submissions (one job): {rss[count] / 1024:.1f} MB, chart process {child / 1024:.1f} MB")
         per = (rss[1000] - rss[100]) / 900
         print(f"growth: {per:.2f} KB per submission; extrapolated to 100,000: {(rss[1000] + per * 99_000) / 1024:.0f} MB")
 

@@ -45,7 +45,7 @@ def test_dashboard_committed_clean_with_one_parameters_cell():
     tagged = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1
     names = [node.targets[0].id for node in ast.parse(tagged[0].source).body]
-    assert names == ["submissions_dir", "out_dir"]
+    assert names == ["submissions_dir", "out_dir", "overrides_file"]
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
@@ -59,11 +59,13 @@ def test_dashboard_runs_headless_on_a_generated_class(tmp_path, jupyter_env, ker
     (tmp_path / "class" / "zz-evil" / "x.answers.json").write_text(json.dumps(
         {"scenario": "support-refund-agent", "learner": "<script>alert(1)</script>", "answers": {"user_intent": "<img src=x onerror=alert(1)>"}}))
     out = tmp_path / "graded"
-    nb = execute(DASHBOARD, tmp_path / "dashboard.out.ipynb", kernel_name, tmp_path, submissions_dir=str(tmp_path / "class"), out_dir=str(out))
+    (tmp_path / "o.csv").write_text("learner,scenario,step,score,comment\nlearner-00003,legal-contract-summarizer,5,90,Seen in class\nnobody,legal-contract-summarizer,,,hi\n")
+    nb = execute(DASHBOARD, tmp_path / "dashboard.out.ipynb", kernel_name, tmp_path, submissions_dir=str(tmp_path / "class"), out_dir=str(out),
+                 overrides_file=str(tmp_path / "o.csv"))
     errors = [o for o in outputs(nb) if o.get("output_type") == "error" or o.get("name") == "stderr"]
     assert not errors, errors
     html = "\n".join(str(o.get("data", {}).get("text/html", "")) for o in outputs(nb))
-    assert "<b>25</b> submissions graded" in html
+    assert "<b>25</b> submissions graded" in html and "<b>1</b> override rows not applied" in html
     assert "Contested misses" in html and "Anti-patterns" in html and "Most-missed criteria" in html
     images = [o for o in outputs(nb) if "image/png" in o.get("data", {})]
     assert len(images) == 3, "heatmap, step means with spread, top missed criteria"
@@ -74,7 +76,8 @@ def test_dashboard_runs_headless_on_a_generated_class(tmp_path, jupyter_env, ker
     assert "<script>alert(1)</script>" not in shown_html and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown_html
     assert "<img src=x" not in shown_html  # (the picker's option labels are plain text, never HTML)
     with open(out / "gradebook.csv", encoding="utf-8") as stream:
-        assert len(list(csv.DictReader(stream))) == 25
+        book = {row["learner"]: row for row in csv.DictReader(stream)}
+    assert len(book) == 25 and book["learner-00003"]["safety_checks"] == "90" and book["learner-00003"]["overrides"] == "1"
 
 
 CARRIER = [

@@ -171,16 +171,21 @@ def test_usage_errors_exit_2(tmp_path, capsys):
 
 
 def test_jobs_2_gives_the_same_gradebook(tmp_path):
-    make_class(tmp_path / "class", 60)
+    paths = make_class(tmp_path / "class", 60)
+    for path in paths[:3]:  # older saves of three learners, which both runs must set aside alike
+        older = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else answers_from_notebook(path.read_bytes(), path.name).to_dict()
+        write_json(tmp_path / "class" / "older" / f"{path.parent.name}.answers.json", older | {"learner": path.parent.name, "saved_at": "2026-01-01T10:00:00+0000"})
     assert grade(tmp_path / "class", "--out", tmp_path / "one", "--jobs", "1") == 0
     assert grade(tmp_path / "class", "--out", tmp_path / "two", "--jobs", "2") == 0
 
     def without_time(path: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "graded_at"} for row in read_csv(path)]
 
+    assert len(read_csv(tmp_path / "two" / "superseded.csv")) == 3
+
     assert without_time(tmp_path / "one" / "gradebook.csv") == without_time(tmp_path / "two" / "gradebook.csv")
     assert len(read_csv(tmp_path / "one" / "gradebook.csv")) == 60
-    for name in ("canvas.csv", "summary.json"):
+    for name in ("canvas.csv", "summary.json", "superseded.csv"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert sorted(os.listdir(tmp_path / "one" / "reports")) == sorted(os.listdir(tmp_path / "two" / "reports"))
 
@@ -311,3 +316,141 @@ def test_generate_prepares_a_notebook_per_scenario(tmp_path, capsys):
     assert 'mode = "mock"' in source and "time_limit_minutes = 30" in source
     assert main(["generate", "--scenario", "no-such-scenario", "--out", str(tmp_path / "x")]) == 2
     assert "no-such-scenario" in capsys.readouterr().err
+
+
+def instructor_folder(tmp_path: Path) -> Path:
+    """An instructor's own scenario folder: one scenario the shipped set does not have."""
+    folder = tmp_path / "my-scenarios"
+    folder.mkdir()
+    text = (Path(workbook.__file__).resolve().parents[2] / "exercises" / "support-refund-agent.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: support-refund-agent", "id: claims-triage-desk", 1)
+    text = re.sub(r'^title: .*$', 'title: "Claims triage desk for a small insurer"', text, count=1, flags=re.M)
+    (folder / "claims-triage-desk.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.notebook
+def test_generate_uses_the_instructors_scenario_folder(tmp_path, capsys, monkeypatch, kernel_name):
+    import nbformat
+    import papermill as pm
+
+    folder = instructor_folder(tmp_path)
+    assert main(["generate", "--scenario", "claims-triage-desk", "--out", str(tmp_path / "x")]) == 2, "not a shipped scenario"
+    capsys.readouterr()
+    assert main(["--exercises", str(folder), "generate", "--scenario", "all", "--out", str(tmp_path / "class")]) == 0
+    out = capsys.readouterr().out
+    assert f"WORKBOOK_EXERCISES={folder.resolve()}" in out
+    made = sorted(p.name for p in (tmp_path / "class").glob("*.ipynb"))
+    assert made == ["claims-triage-desk.ipynb"], "only the instructor's folder is read"
+    nb = nbformat.read(tmp_path / "class" / "claims-triage-desk.ipynb", as_version=4)
+    assert "Claims triage desk for a small insurer" in nb.cells[0].source
+    assert 'scenario_id = "claims-triage-desk"' in next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    monkeypatch.setenv("WORKBOOK_EXERCISES", str(folder))  # as the learners' Jupyter server would have it; the kernel inherits it
+    ran = pm.execute_notebook(
+        str(tmp_path / "class" / "claims-triage-desk.ipynb"), str(tmp_path / "ran.ipynb"), kernel_name=kernel_name, cwd=str(tmp_path / "class"),
+        progress_bar=False, log_output=False, shutdown_kernel="immediate", execution_timeout=120, start_timeout=60,
+    )
+    cells = [o for c in ran.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in cells if o.get("output_type") == "error"]
+    carried = [o["data"][ANSWERS_MIME] for o in cells if ANSWERS_MIME in o.get("data", {})]
+    assert carried and carried[0]["scenario"] == "claims-triage-desk"
+    assert "Claims triage desk for a small insurer" in json.dumps(ran.metadata["widgets"]), "the form shows the instructor's brief"
+
+
+def test_generate_and_grade_name_a_missing_or_empty_scenario_folder(tmp_path, capsys):
+    for args in (["generate", "--scenario", "all", "--out", str(tmp_path / "o")], ["grade", str(tmp_path), "--out", str(tmp_path / "g")]):
+        assert main(["--exercises", str(tmp_path / "nowhere"), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "nowhere" in err and "does not exist" in err
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        assert main(["--exercises", str(tmp_path / "empty"), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "empty" in err and "no valid scenario" in err
+        broken = tmp_path / "broken"
+        broken.mkdir(exist_ok=True)
+        (broken / "bad.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+        assert main(["--exercises", str(broken), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "broken" in err and "bad.yaml" in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "g").exists(), "nothing prepared or graded"
+
+
+class CountingGrader:
+    """The offline grader, counting what it is asked to grade (registered for one test)."""
+
+    graded: list[tuple[str, str]] = []
+
+    def __init__(self) -> None:
+        from workbook.graders.offline import OfflineGrader
+
+        self.inner = OfflineGrader()
+
+    def grade(self, answers, scenario):
+        CountingGrader.graded.append((answers.learner, answers.text("user_intent")))
+        return self.inner.grade(answers, scenario)
+
+
+def test_older_saves_are_listed_but_never_graded(tmp_path, monkeypatch):
+    from workbook.classroom import grade_class_folder
+    from workbook.graders import graders
+
+    monkeypatch.setattr(graders, "_factories", dict(graders._factories) | {"counting": CountingGrader})
+    CountingGrader.graded = []
+    base = {"scenario": FIRST, "learner": "Ada", "answers": reference(FIRST)}
+    for name, stamp, intent in [("a", "2026-01-10T09:00:00+0000", "first try"), ("b", "2026-01-12T09:00:00+0000", "second try")]:
+        write_json(tmp_path / "class" / f"{name}.answers.json", base | {"saved_at": stamp, "answers": base["answers"] | {"user_intent": intent}})
+    notebook = base | {"saved_at": "2026-01-14T09:00:00+0000", "answers": base["answers"] | {"user_intent": "final answer"}}
+    (tmp_path / "class" / "ada.ipynb").write_text(notebook_json(notebook), encoding="utf-8")
+    write_json(tmp_path / "class" / "bob.answers.json", {"scenario": FIRST, "learner": "Bob", "answers": reference(FIRST)})
+    result = grade_class_folder([tmp_path / "class"], tmp_path / "out", grader="counting", charts=False)
+    assert sorted(CountingGrader.graded) == [("Ada", "final answer"), ("Bob", reference(FIRST)["user_intent"])]
+    assert [(old.file, kept.file) for old, kept in result.graded.superseded] == [
+        (str(tmp_path / "class" / name), str(tmp_path / "class" / "ada.ipynb")) for name in ("a.answers.json", "b.answers.json")
+    ]
+    assert sorted(p.name for p in (tmp_path / "out" / "reports").iterdir()) == sorted([report_name("Ada", FIRST), report_name("Bob", FIRST)])
+
+
+def test_overrides_as_an_instructor_writes_them(tmp_path, capsys):
+    """Step numbers and titles, `85%`, a semicolon spreadsheet; a name off by case and an unquoted separator are reported."""
+    for learner in ("Ada", "Bob", "Cy"):
+        write_json(tmp_path / "class" / f"{learner}.answers.json", {"scenario": FIRST, "learner": learner, "answers": reference(FIRST)})
+    (tmp_path / "o.csv").write_text(
+        "learner;scenario;step;score;comment\n"
+        f"Ada;{FIRST};5;85%;by number\n"
+        f"Bob;{FIRST};  feedback AND evaluation ;40;by title\n"
+        f"ada;{FIRST};safety_checks;10;wrong case\n"
+        f"Cy;{FIRST};user_intent;50;a; b\n"
+        f'Cy;{FIRST};user_intent;55;"quoted; fine"\n',
+        encoding="utf-8",
+    )
+    assert grade(tmp_path / "class", "--out", tmp_path / "out", "--overrides", tmp_path / "o.csv") == 3
+    err = capsys.readouterr().err
+    assert "line 4: unknown learner 'ada' (names are exact: did you mean 'Ada'?)" in err
+    assert "line 5: more values than columns (put a comment holding ';' in double quotes)" in err
+    book = {row["learner"]: row for row in read_csv(tmp_path / "out" / "gradebook.csv")}
+    assert book["Ada"]["safety_checks"] == "85" and book["Ada"]["overrides"] == "1"
+    assert book["Bob"]["feedback_evaluation"] == "40"
+    assert book["Cy"]["user_intent"] == "55" and book["Cy"]["overrides"] == "1"
+    page = (tmp_path / "out" / "reports" / report_name("Cy", FIRST)).read_text(encoding="utf-8")
+    assert "quoted; fine" in page and "a; b" not in page
+    reasons = [row["reason"] for row in read_csv(tmp_path / "out" / "errors.csv")]
+    assert len(reasons) == 2 and all("the row was not applied" in reason for reason in reasons)
+
+
+def test_a_file_named_twice_is_graded_once(tmp_path, capsys):
+    path = write_json(tmp_path / "class" / "ada.answers.json", {"scenario": FIRST, "learner": "Ada", "answers": reference(FIRST)})
+    assert grade(tmp_path / "class", path, tmp_path / "class" / ".." / "class" / "ada.answers.json", "--out", tmp_path / "out") == 0
+    assert "graded 1 submission(s) of 1 learner(s); 0 older save(s)" in capsys.readouterr().out
+    assert read_csv(tmp_path / "out" / "superseded.csv") == []
+
+
+def test_charts_that_cannot_be_drawn_leave_the_gradebook_and_say_why(tmp_path, capsys):
+    write_json(tmp_path / "class" / "ada.answers.json", {"scenario": FIRST, "learner": "Ada", "answers": reference(FIRST)})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "charts").write_text("a file where the charts folder should be", encoding="utf-8")
+    assert grade(tmp_path / "class", "--out", tmp_path / "out") == 3
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if line.startswith("workbook: warning:")]
+    assert len(warning) == 1 and "charts could not be drawn" in warning[0] and "Traceback" not in err
+    assert [row["learner"] for row in read_csv(tmp_path / "out" / "gradebook.csv")] == ["Ada"]
+    assert (tmp_path / "out" / "reports" / report_name("Ada", FIRST)).is_file()

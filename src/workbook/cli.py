@@ -296,7 +296,7 @@ def _progress_printer(label: str) -> Callable[[int, int], None]:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Grade a class; exit 0 when every submission was graded, 3 when some went to errors.csv."""
+    """Grade a class; exit 0 when every submission was graded, 3 when some went to errors.csv (or the charts failed)."""
     from .classroom import grade_class_folder
     from .classroom.charts import ChartsUnavailable
     from .classroom.overrides import OverridesError, load_comments, load_overrides
@@ -311,6 +311,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if os.path.lexists(out) and not out.is_dir():
         raise UsageError(f"--out {out} is not a folder")
+    if args.exercises:
+        _usable_scenarios(args.exercises)  # before grading a class against a folder that is not there
     if args.comments and not args.overrides:
         raise UsageError("--comments needs --overrides (comments are referenced from override rows as @id)")
     try:
@@ -334,7 +336,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except ChartsUnavailable as error:
         raise UsageError(str(error)) from None
     graded = result.graded
-    for problem in graded.problems:
+    for problem in graded.problems + ([result.chart_problem] if result.chart_problem else []):
         print(f"workbook: warning: {problem}", file=sys.stderr)
     print(
         f"graded {len(graded.rows)} submission(s) of {len({r.learner for r in graded.rows})} learner(s); "
@@ -347,17 +349,29 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .classroom.generate import generate
 
-    scenarios, problems = load_all(args.exercises)
+    scenarios = _usable_scenarios(args.exercises)
     if args.scenario == "all":
         ids = sorted(scenarios)
     elif args.scenario in scenarios:
         ids = [args.scenario]
     else:
-        load_scenario(args.scenario, args.exercises)  # the one-line unknown-id error, with the known ids
+        load_scenario(args.scenario, args.exercises)  # the one-line error: unknown id (with the known ids) or the file's problem
         ids = [args.scenario]
-    made = generate(ids, args.out, mode=args.mode, minutes=args.minutes, progress=_progress_printer("preparing"))
+    made = generate(ids, args.out, mode=args.mode, minutes=args.minutes, exercises=args.exercises, progress=_progress_printer("preparing"))
     print(f"prepared {len(made)} {args.mode} notebook(s) in {args.out}")
+    if args.exercises:
+        print(f"their scenarios come from {args.exercises}: start the learners' Jupyter with "
+              f"{EXERCISES_ENV}={Path(args.exercises).resolve()} so the form finds them")
     return 0
+
+
+def _usable_scenarios(folder: str | None) -> dict:
+    """The valid scenarios of `--exercises DIR` (or the default folder); one line naming the folder when there are none."""
+    scenarios, problems = load_all(folder)  # a missing folder is a ScenarioError naming it
+    if folder and not scenarios:
+        detail = f"; first problem: {problems[0]}" if problems else ""
+        raise UsageError(f"--exercises {folder}: holds no valid scenario ({len(problems)} file(s) with problems{detail})")
+    return scenarios
 
 
 # --- parser ------------------------------------------------------------------------

@@ -29,10 +29,11 @@ class GradeResult:
     out: Path
     charts: list[Path]
     summary: dict
+    chart_problem: str = ""  # the charts could not be drawn (everything else was written)
 
     @property
     def clean(self) -> bool:
-        return not self.graded.rejected and not self.graded.problems
+        return not self.graded.rejected and not self.graded.problems and not self.chart_problem
 
 
 def grade_class_folder(
@@ -54,24 +55,36 @@ def grade_class_folder(
     (out_dir / "reports").mkdir(parents=True, exist_ok=True)
     files, missing = discover(paths)
     options = Options(str(out_dir), grader, exercises, include_reference, overrides or Overrides(), now_stamp())
-    if grader == "claude":
-        outcomes = grade_files_claude(files, options, progress=progress, confirm=confirm)
-    else:
-        outcomes = grade_files(files, options, jobs=jobs, progress=progress)
-    graded = finish(outcomes, options)
-    graded.rejected = missing + graded.rejected
-    outputs.write_gradebook(out_dir, graded)
-    outputs.write_canvas(out_dir, graded)
-    outputs.write_errors(out_dir, graded)
-    outputs.write_superseded(out_dir, graded)
-    data = outputs.summary(graded)
-    outputs.write_summary(out_dir, data)
-    drawn: list[Path] = []
+    painter = None
     if charts:
-        from .charts import write_charts
+        from .charts import ChartProcess
 
-        drawn = write_charts(graded.rows, out_dir)
-    return GradeResult(graded, out_dir, drawn, data)
+        painter = ChartProcess(out_dir)  # imports matplotlib while the class is graded
+    try:
+        if grader == "claude":
+            passes = grade_files_claude(files, options, progress=progress, confirm=confirm)
+        else:
+            passes = grade_files(files, options, jobs=jobs, progress=progress)
+        graded = finish(passes, options)
+        graded.rejected = missing + graded.rejected
+        outputs.write_gradebook(out_dir, graded)
+        outputs.write_canvas(out_dir, graded)
+        outputs.write_errors(out_dir, graded)
+        outputs.write_superseded(out_dir, graded)
+        data = outputs.summary(graded)
+        outputs.write_summary(out_dir, data)
+        drawn, chart_problem = [], ""
+        if painter is not None:
+            from .charts import ChartsUnavailable
+
+            try:
+                drawn = painter.draw(graded.rows)
+            except ChartsUnavailable as error:  # the gradebook and pages are written: say so, do not throw them away
+                chart_problem = str(error)
+    finally:
+        if painter is not None:
+            painter.close()
+    return GradeResult(graded, out_dir, drawn, data, chart_problem)
 
 
 __all__ = ["GradeResult", "grade_class_folder"]

@@ -1,6 +1,6 @@
 """The instructor dashboard's views (`notebooks/instructor_dashboard.ipynb` calls these, a line per cell).
 
-    board = Dashboard("submissions/")        # grades into a fresh folder (or pass out_dir)
+    board = Dashboard("submissions/")        # grades into a fresh folder (or pass out_dir, overrides_file)
     board.table()                             # the class table, with a sort-by menu
     board.charts()                            # heatmap, step means with spread, top missed criteria
     board.frequencies()                       # anti-patterns, missed criteria, contested misses
@@ -34,12 +34,21 @@ class _Html:
 
 
 class Dashboard:
-    def __init__(self, submissions_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, jobs: int = 1):
+    def __init__(
+        self, submissions_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, overrides_file: str | os.PathLike | None = None,
+        *, comments_file: str | os.PathLike | None = None, jobs: int | None = None,
+    ):
+        """Grade the folder as `workbook grade` does, with the instructor's overrides if given, on every core unless `jobs`."""
+        from .overrides import load_comments, load_overrides
+
         self.submissions_dir = Path(submissions_dir)
         if not self.submissions_dir.is_dir():
             raise FileNotFoundError(f"submissions_dir {self.submissions_dir} is not a folder of submissions")
+        overrides = load_overrides(overrides_file, load_comments(comments_file))  # OverridesError: one line naming the file
         self.out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="workbook-class-"))
-        self.result: GradeResult = grade_class_folder([self.submissions_dir], self.out, jobs=jobs)
+        if jobs is None:
+            jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.result: GradeResult = grade_class_folder([self.submissions_dir], self.out, overrides=overrides, jobs=jobs)
         self.rows = self.result.graded.rows
 
     # --- text views ------------------------------------------------------------------------------
@@ -50,7 +59,7 @@ class Dashboard:
         problems += "".join(f"<li>{esc(line)}</li>" for line in g.problems)
         return _Html(
             f"<p><b>{len(g.rows)}</b> submissions graded, <b>{len(g.superseded)}</b> older saves set aside, "
-            f"<b>{len(g.rejected)}</b> rejected. Files in <code>{esc(self.out)}</code>.</p>"
+            f"<b>{len(g.rejected)}</b> rejected, <b>{len(g.problems)}</b> override rows not applied. Files in <code>{esc(self.out)}</code>.</p>"
             + (f"<details><summary>Not graded</summary><ul>{problems}</ul></details>" if problems else "")
         )
 

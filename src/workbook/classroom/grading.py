@@ -1,28 +1,29 @@
 """Grading a class: read every file, grade each answer set, apply overrides, write its feedback page.
 
-The work is done in chunks of files, in this process (`jobs=1`) or spread over a
-`ProcessPoolExecutor`. Each file becomes an `Outcome`: a small gradebook row
-(scores, counts, ids of what was missed) or a rejection. The feedback page is
-written by the worker to a pending name at once, so nothing but the rows stays in
-memory; `finish` then keeps the latest save of each learner and scenario and
-gives its page the final name.
+Two passes over the files, in chunks, in this process (`jobs=1`) or spread over a
+`ProcessPoolExecutor`. The first reads every file and keeps only who saved which
+scenario when (`Seen`), so the latest save of each learner and scenario is known
+before anything is graded; the second grades those alone. Each becomes an
+`Outcome`: a small gradebook row (scores, counts, ids of what was missed) or a
+rejection. The worker writes the feedback page under its final name at once, so
+nothing but the rows stays in memory.
 """
 
 from __future__ import annotations
 
-import os
+import gc
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from ..report import Report
 from ..steps import STEP_IDS
 from .inputs import Rejected, Submission, read_submission
 from .overrides import Override, Overrides
-from .pages import PENDING, feedback_page, report_name
+from .pages import feedback_page, report_name
 
 CHUNK = 25  # files per task: big enough that sending work to a process costs little
 
@@ -54,8 +55,7 @@ class Row:
     file: str
     kind: str
     saved_at: float
-    pending: str = ""  # the feedback page, under its pending name
-    report_file: str = ""  # its final name, relative to the output folder
+    report_file: str = ""  # the feedback page, relative to the output folder
 
 
 @dataclass(slots=True)
@@ -108,13 +108,51 @@ def make_row(sub: Submission, report: Report, scenario, options: Options) -> tup
     return row, applied
 
 
-def write_pending(index: int, sub: Submission, report: Report, scenario, row: Row, applied: list[Override], options: Options) -> str:
-    folder = Path(options.out) / PENDING
-    folder.mkdir(parents=True, exist_ok=True)
+def write_page(sub: Submission, report: Report, scenario, row: Row, applied: list[Override], options: Options) -> str:
+    """The feedback page, under its final name; returns that name relative to the output folder."""
+    name = f"reports/{report_name(sub.learner, sub.answers.scenario)}"
     page = feedback_page(scenario, sub.answers, report, row, applied, include_reference=options.include_reference)
-    path = folder / f"{index:07d}.html"
-    path.write_text(page, encoding="utf-8")
-    return str(path)
+    (Path(options.out) / name).write_text(page, encoding="utf-8")
+    return name
+
+
+@dataclass(slots=True)
+class Seen:
+    """What the first pass keeps of a readable file: enough to pick each learner's latest save."""
+
+    index: int
+    file: str
+    learner: str
+    scenario: str
+    saved_at: float
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.learner, self.scenario
+
+
+def scan_chunk(items: list[tuple[int, str]]) -> list[Seen | Outcome]:
+    """First pass: read each file; a readable one becomes a Seen (its answers are dropped), a bad one a rejection."""
+    seen: list[Seen | Outcome] = []
+    for index, file in items:
+        sub = read_submission(Path(file))
+        if isinstance(sub, Rejected):
+            seen.append(Outcome(index, rejected=sub))
+        else:
+            seen.append(Seen(index, file, sys.intern(sub.learner), sys.intern(sub.answers.scenario), sub.saved_at))
+    return seen
+
+
+def latest_saves(seen: list[Seen]) -> tuple[list[Seen], list[tuple[Seen, Seen]]]:
+    """The latest save per (learner, scenario), in file order, and each older save with the one kept instead."""
+    latest: dict[tuple[str, str], Seen] = {}
+    for item in seen:
+        kept = latest.get(item.key)
+        if kept is None or (item.saved_at, item.file) > (kept.saved_at, kept.file):
+            latest[item.key] = item
+    older = [(item, latest[item.key]) for item in seen if latest[item.key] is not item]
+    older.sort(key=lambda pair: (pair[0].learner, pair[0].scenario, pair[0].saved_at))
+    return sorted(latest.values(), key=lambda item: item.index), older
 
 
 def grade_chunk(items: list[tuple[int, str]], options: Options) -> list[Outcome]:
@@ -139,7 +177,7 @@ def grade_chunk(items: list[tuple[int, str]], options: Options) -> list[Outcome]
             outcomes.append(Outcome(index, rejected=Rejected(file, _line(f"{Path(file).name}: the grader failed: {error}"))))
             continue
         row, applied = make_row(sub, report, scenario, options)
-        row.pending = write_pending(index, sub, report, scenario, row, applied, options)
+        row.report_file = write_page(sub, report, scenario, row, applied, options)
         outcomes.append(Outcome(index, row=row))
     return outcomes
 
@@ -150,80 +188,138 @@ def _line(text: str) -> str:
     return one_line(text)[:300]
 
 
-def _chunks(files: list[Path]) -> Iterator[list[tuple[int, str]]]:
-    items = [(index, str(path)) for index, path in enumerate(files)]
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def _chunks(items: list, jobs: int, largest: int) -> Iterator[list]:
+    """Chunks that shrink towards the end (guided scheduling), so no process is left with a big last chunk."""
+    start = 0
+    while start < len(items):
+        size = max(1, min(largest, (len(items) - start) // (4 * jobs)))
+        yield items[start : start + size]
+        start += size
+
+
+@dataclass
+class Pass:
+    """The outcome of both passes: graded rows and rejections in file order, and the saves set aside."""
+
+    outcomes: list[Outcome]
+    superseded: list[tuple[Seen, Seen]]
+
+
+def process_context():
+    """fork where it is safe (one thread: the forked copy starts with what is loaded), else spawn (a Jupyter kernel runs threads)."""
+    import multiprocessing
+    import threading
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _warm_up(scenario_ids: set[str], options: Options) -> None:
+    """Load and compile the class's rubrics once, before the workers are forked, so each does not do it again.
+
+    Only for the offline grader and forked workers; leaves the collector frozen until the fork (`grade_files` unfreezes it).
+    """
+    if options.grader != "offline":
+        return  # another grader's first call may cost money or time; it warms up in each worker
+    from ..answers import answers_from_dict
+    from ..graders import get_grader
+
+    grader = get_grader("offline")
+    for scenario_id in sorted(scenario_ids):
+        try:
+            grader.grade(answers_from_dict({"scenario": scenario_id, "answers": {}}, "warm-up"), _scenario(scenario_id, options.exercises))
+        except Exception:  # noqa: BLE001 - an unknown scenario is reported per submission by the worker
+            continue
+    gc.freeze()  # the forked workers share these objects instead of copying pages the collector touches
 
 
 def grade_files(
     files: list[Path], options: Options, *, jobs: int = 1, progress: Callable[[int, int], None] | None = None
-) -> list[Outcome]:
-    """Every file's outcome, in file order, whatever the number of processes."""
-    outcomes: list[Outcome] = []
-    done = 0
-    chunks = list(_chunks(files))
+) -> Pass:
+    """Pick each learner's latest save (a cheap read of every file, in this process), then grade only those, in `jobs` processes.
 
-    def seen(batch: Iterable[Outcome]) -> None:
-        nonlocal done
-        batch = list(batch)
-        for outcome in batch:
-            if outcome.row is not None:
-                _compact(outcome.row)  # as they arrive, so unpickled copies never pile up
-        outcomes.extend(batch)
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(files))
-
-    if jobs <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
-            seen(grade_chunk(chunk, options))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for batch in pool.map(grade_chunk, chunks, [options] * len(chunks)):
-                seen(batch)
+    Older saves are never graded: a class that hands in the notebook and its answers
+    file costs one grading per learner, not two.
+    """
+    first = scan_chunk([(index, str(path)) for index, path in enumerate(files)])
+    outcomes = [item for item in first if isinstance(item, Outcome)]
+    kept, older = latest_saves([item for item in first if isinstance(item, Seen)])
+    del first
+    todo = [(item.index, item.file) for item in kept]
+    done, total = len(outcomes) + len(older), len(files)
+    if progress is not None:
+        progress(done, total)
+    pool = None
+    if jobs > 1 and len(todo) > CHUNK:
+        context = process_context()
+        if context.get_start_method() == "fork":
+            _warm_up({item.scenario for item in kept}, options)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        chunks = list(_chunks(todo, jobs, CHUNK))
+        if pool is not None:
+            batches = pool.map(grade_chunk, chunks, [options] * len(chunks))
+            gc.unfreeze()  # the workers exist now (map submits every chunk at once); this process collects as usual again
+        else:
+            batches = (grade_chunk(chunk, options) for chunk in chunks)
+        for batch in batches:
+            for outcome in batch:
+                if outcome.row is not None:
+                    _compact(outcome.row)  # as they arrive, so unpickled copies never pile up
+            outcomes.extend(batch)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     outcomes.sort(key=lambda outcome: outcome.index)
-    return outcomes
+    return Pass(outcomes, older)
 
 
-def grade_files_claude(files: list[Path], options: Options, *, progress=None, confirm=None) -> list[Outcome]:
-    """Read everything, grade the class in one Message Batch (`graders.batch.grade_class`), then render."""
+def grade_files_claude(files: list[Path], options: Options, *, progress=None, confirm=None) -> Pass:
+    """Each learner's latest save, graded in one Message Batch (`graders.batch.grade_class`), then rendered."""
     from ..graders import get_grader
     from ..graders.batch import grade_class
 
+    first = scan_chunk([(index, str(path)) for index, path in enumerate(files)])
+    outcomes = [item for item in first if isinstance(item, Outcome)]
+    kept, older = latest_saves([item for item in first if isinstance(item, Seen)])
     subs: dict[str, tuple[int, Submission]] = {}
-    outcomes: list[Outcome] = []
     scenarios = {}
-    for index, file in enumerate(files):
-        sub = read_submission(file)
+    for item in kept:
+        sub = read_submission(Path(item.file))
         if isinstance(sub, Rejected):
-            outcomes.append(Outcome(index, rejected=sub))
+            outcomes.append(Outcome(item.index, rejected=sub))
             continue
         try:
             scenarios.setdefault(sub.answers.scenario, _scenario(sub.answers.scenario, options.exercises))
         except Exception as error:  # noqa: BLE001
-            outcomes.append(Outcome(index, rejected=Rejected(str(file), _line(f"{file.name}: {error}"))))
+            outcomes.append(Outcome(item.index, rejected=Rejected(item.file, _line(f"{Path(item.file).name}: {error}"))))
             continue
-        subs[f"{index:07d}"] = (index, sub)
+        subs[f"{item.index:07d}"] = (item.index, sub)
     grader = get_grader("claude")
     status = (lambda state, counts: progress(0, len(files))) if progress else None
     result = grade_class({key: sub.answers for key, (_, sub) in subs.items()}, scenarios, options.out, grader, confirm=confirm, progress=status)
+    done = len(outcomes) + len(older)
     for key, (index, sub) in subs.items():
         report = result.reports[key]
         scenario = scenarios[sub.answers.scenario]
         row, applied = make_row(sub, report, scenario, options)
-        row.pending = write_pending(index, sub, report, scenario, row, applied, options)
+        row.report_file = write_page(sub, report, scenario, row, applied, options)
         outcomes.append(Outcome(index, row=row))
+        done += 1
         if progress:
-            progress(len(outcomes), len(files))
+            progress(done, len(files))
     outcomes.sort(key=lambda outcome: outcome.index)
-    return outcomes
+    return Pass(outcomes, older)
 
 
 @dataclass
 class Graded:
     rows: list[Row]
-    superseded: list[tuple[Row, Row]]  # (older save, the save kept)
+    superseded: list[tuple[Seen, Seen]]  # (older save, the save kept)
     rejected: list[Rejected]
     problems: list[str]  # override rows that could not be applied
 
@@ -247,37 +343,12 @@ def _compact(row: Row) -> Row:
     return row
 
 
-def finish(outcomes: list[Outcome], options: Options) -> Graded:
-    """Keep the latest save per (learner, scenario); name its page; drop the others' pages."""
-    latest: dict[tuple[str, str], Row] = {}
-    older: list[Row] = []
-    rejected = [o.rejected for o in outcomes if o.rejected is not None]
-    for outcome in outcomes:
-        row = outcome.row
-        if row is None:
-            continue
-        key = (row.learner, row.scenario)
-        kept = latest.get(key)
-        if kept is None or (row.saved_at, row.file) > (kept.saved_at, kept.file):
-            if kept is not None:
-                older.append(kept)
-            latest[key] = row
-        else:
-            older.append(row)
-    out = Path(options.out)
-    for row in older:
-        Path(row.pending).unlink(missing_ok=True)
-    for row in latest.values():
-        row.report_file = f"reports/{report_name(row.learner, row.scenario)}"
-        os.replace(row.pending, out / row.report_file)
-    try:
-        (out / PENDING).rmdir()
-    except OSError:
-        pass
-    rows = sorted(latest.values(), key=lambda r: (r.learner.casefold(), r.learner, r.scenario))
-    superseded = sorted(((row, latest[(row.learner, row.scenario)]) for row in older), key=lambda pair: (pair[0].learner, pair[0].scenario, pair[0].saved_at))
-    problems = list(options.overrides.problems) + options.overrides.unmatched(set(latest))
-    return Graded(rows, superseded, rejected, problems)
+def finish(graded: Pass, options: Options) -> Graded:
+    """The rows in learner order, the saves set aside, the rejections and the override rows that matched nothing."""
+    rows = sorted((o.row for o in graded.outcomes if o.row is not None), key=lambda r: (r.learner.casefold(), r.learner, r.scenario))
+    rejected = [o.rejected for o in graded.outcomes if o.rejected is not None]
+    problems = list(options.overrides.problems) + options.overrides.unmatched({(r.learner, r.scenario) for r in rows})
+    return Graded(rows, graded.superseded, rejected, problems)
 
 
 def now_stamp() -> str:

@@ -52,7 +52,8 @@ def discover(paths: list[str | os.PathLike]) -> tuple[list[Path], list[Rejected]
             found.append(given)
         else:
             rejected.append(Rejected(str(given), "no such file or folder"))
-    return found, rejected
+    unique = {os.path.abspath(path): path for path in reversed(found)}  # a file given twice (or inside a given folder) counts once
+    return [path for path in found if unique.get(os.path.abspath(path)) is path], rejected
 
 
 def _candidate(name: str) -> bool:

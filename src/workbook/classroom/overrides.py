@@ -1,7 +1,10 @@
 """Instructor overrides: `learner, scenario, step, score, comment` rows, and a bank of reusable comments.
 
-* `step` is a step id; empty means a comment on the whole submission (no score).
-* `score` (0-100) replaces the grader's step score; empty keeps it (a comment only).
+* `step` is a step id (`safety_checks`), its number (`5`) or its title (`Safety checks`,
+  any case); empty means a comment on the whole submission (no score).
+* `score` (0-100, a trailing `%` allowed) replaces the grader's step score; empty keeps
+  it (a comment only).
+* Commas or semicolons separate the columns (spreadsheets in many locales save `;`).
 * `comment` is free text, or `@id` naming a comment in the `--comments` bank
   (a CSV of `id, text` or a JSON object id -> text); several `@id`s may be given,
   separated by spaces, and are joined.
@@ -21,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..safeio import read_bounded
-from ..steps import STEP_IDS
+from ..steps import STEP_IDS, STEPS
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 COLUMNS = ("learner", "scenario", "step", "score", "comment")
+_STEP_NAMES = {name.casefold(): step.id for step in STEPS for name in (step.id, str(step.number), step.title)}
 
 
 class OverridesError(ValueError):
@@ -54,10 +58,17 @@ class Overrides:
         """A problem line for each row whose learner (or scenario) has no graded submission."""
         learners = {learner for learner, _ in graded}
         lines = []
+        folded: dict[str, list[str]] = {}
+        for learner in learners:
+            folded.setdefault(learner.casefold(), []).append(learner)
         for row in self.rows:
             if (row.learner, row.scenario) in graded:
                 continue
-            what = f"unknown learner {row.learner!r}" if row.learner not in learners else f"{row.learner!r} has no submission for scenario {row.scenario!r}"
+            if row.learner in learners:
+                what = f"{row.learner!r} has no submission for scenario {row.scenario!r}"
+            else:
+                near = sorted(folded.get(row.learner.casefold(), []))
+                what = f"unknown learner {row.learner!r}" + (f" (names are exact: did you mean {near[0]!r}?)" if near else "")
             lines.append(f"{self.source}: line {row.line}: {what}; the row was not applied")
         return lines
 
@@ -95,14 +106,23 @@ def load_overrides(path: str | Path | None, comments: dict[str, str] | None = No
         return Overrides()
     comments = comments or {}
     source = Path(path).name
-    reader = csv.DictReader(io.StringIO(_read_text(path, "overrides file")))
+    text = _read_text(path, "overrides file")
+    first = text.split("\n", 1)[0]
+    separator = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=separator)
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
         raise OverridesError(f"{path}: the overrides file needs the columns {', '.join(COLUMNS)} (missing: {', '.join(missing)})")
     reader.fieldnames = header
     result = Overrides(source)
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num  # the file's line, also when a quoted comment spans lines
+        if row.get(None):  # more values than columns: the comment held the separator without quotes
+            result.problems.append(
+                f"{source}: line {line}: more values than columns (put a comment holding {separator!r} in double quotes); the row was not applied"
+            )
+            continue
         parsed = _row(row, line, comments, source)
         if isinstance(parsed, str):
             result.problems.append(parsed)
@@ -116,12 +136,15 @@ def _row(row: dict, line: int, comments: dict[str, str], source: str) -> Overrid
     where = f"{source}: line {line}"
     if not value["learner"] or not value["scenario"]:
         return f"{where}: learner and scenario are required; the row was not applied"
-    if value["step"] and value["step"] not in STEP_IDS:
-        return f"{where}: unknown step {value['step'][:40]!r} (expected one of: {', '.join(STEP_IDS)}); the row was not applied"
+    if value["step"]:
+        step = _STEP_NAMES.get(" ".join(value["step"].split()).casefold())
+        if step is None:
+            return f"{where}: unknown step {value['step'][:40]!r} (expected a step id, number 1-7 or title: {', '.join(STEP_IDS)}); the row was not applied"
+        value["step"] = step
     score = None
     if value["score"]:
         try:
-            score = float(value["score"])
+            score = float(value["score"].removesuffix("%").strip())
         except ValueError:
             return f"{where}: score {value['score'][:20]!r} is not a number; the row was not applied"
         if not math.isfinite(score) or not 0 <= score <= 100:

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .grading import Row
     from .overrides import Override
 
-PENDING = "reports/.pending"
 _NOT_SAFE = re.compile(r"[^a-z0-9]+")
 
 
