@@ -442,7 +442,7 @@ class PatternSet:
             for term_id in ids:
                 patterns_of_term[term_id].append(pattern_id)
         self._patterns_of_term = [tuple(ids) for ids in patterns_of_term]
-        self._terms = [_IndexedTerm.of(term) for term in term_ids]
+        self._terms = [_indexed_term(term) for term in term_ids]
         single_terms: dict[str, set[int]] = {}  # one-word alternative -> terms
         self._phrases: dict[str, list[_PhraseEntry]] = {}  # phrases by first word
         for term_id, term in enumerate(self._terms):
@@ -501,6 +501,12 @@ class PatternSet:
 
 
 _PhraseEntry = tuple[Alternative, int, frozenset[str]]  # a phrase, its term, the words it needs
+
+
+@lru_cache(maxsize=None)
+def _indexed_term(term: tuple[Alternative, ...]) -> _IndexedTerm:
+    """One index per distinct term: every step's set holds the same anti-patterns and concepts."""
+    return _IndexedTerm.of(term)
 _required_words = itemgetter(2)
 
 
