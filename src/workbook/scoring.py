@@ -150,7 +150,10 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     if cached is not None and cached.scenario is scenario:
         return cached
     antis = list(global_anti_patterns()) + [make_anti_pattern(msgspec.structs.asdict(a), scenario.id) for a in scenario.anti_patterns]
-    vocabulary = _scenario_vocabulary(scenario)
+    own_words = frozenset(_content_stems(scenario))
+    # What 'talking about this scenario' means: its people, data, tools and domain, minus the field's
+    # common words and the design vocabulary every scenario shares (rollout, review, retrieval ...).
+    vocabulary = own_words - _common_stems()
     situation = frozenset(_content_stems(scenario, with_rubric=False))
     criteria = {step_id: [_criterion(c, situation) for c in spec.criteria] for step_id, spec in scenario.step_specs().items()}
     anti_patterns = [pattern for anti in antis for pattern in anti.patterns]
@@ -160,7 +163,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         criteria=criteria,
         anti_patterns=antis,
         vocabulary=vocabulary,
-        own_words=frozenset(_content_stems(scenario)),
+        own_words=own_words,
         echoes=frozenset().union(*(_shingles(analyse(part).keys) for part in _given_texts(scenario))),
         pattern_sets={
             step_id: PatternSet(
@@ -261,12 +264,6 @@ def write_common_stems() -> None:
 
     target = Path(__file__).parent / "data" / COMMON_STEMS_FILE
     target.write_text("\n".join(sorted(compute_common_stems())) + "\n", encoding="utf-8")
-
-
-def _scenario_vocabulary(scenario: Scenario) -> frozenset[str]:
-    """What 'talking about this scenario' means: its people, data, tools and domain, minus the field's common
-    words and the design vocabulary every scenario shares (rollout, review, retrieval ...)."""
-    return frozenset(_content_stems(scenario) - _common_stems())
 
 
 # --- segment classification ---------------------------------------------------------------
