@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -338,16 +339,21 @@ def test_generate_uses_the_instructors_scenario_folder(tmp_path, capsys, monkeyp
     assert main(["generate", "--scenario", "claims-triage-desk", "--out", str(tmp_path / "x")]) == 2, "not a shipped scenario"
     capsys.readouterr()
     assert main(["--exercises", str(folder), "generate", "--scenario", "all", "--out", str(tmp_path / "class")]) == 0
-    out = capsys.readouterr().out
-    assert f"WORKBOOK_EXERCISES={folder.resolve()}" in out
+    assert "copied from" in capsys.readouterr().out
     made = sorted(p.name for p in (tmp_path / "class").glob("*.ipynb"))
     assert made == ["claims-triage-desk.ipynb"], "only the instructor's folder is read"
+    assert (tmp_path / "class" / "scenarios" / "claims-triage-desk.yaml").is_file(), "the output folder is self-contained"
     nb = nbformat.read(tmp_path / "class" / "claims-triage-desk.ipynb", as_version=4)
     assert "Claims triage desk for a small insurer" in nb.cells[0].source
-    assert 'scenario_id = "claims-triage-desk"' in next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    monkeypatch.setenv("WORKBOOK_EXERCISES", str(folder))  # as the learners' Jupyter server would have it; the kernel inherits it
+    parameters = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert 'scenario_id = "claims-triage-desk"' in parameters and 'exercises = "scenarios"' in parameters
+    # Handed out as a folder: moved elsewhere, opened with no environment variable, it still finds its scenario.
+    handed_out = tmp_path / "elsewhere" / "class"
+    shutil.copytree(tmp_path / "class", handed_out)
+    shutil.rmtree(folder)
+    monkeypatch.delenv("WORKBOOK_EXERCISES", raising=False)
     ran = pm.execute_notebook(
-        str(tmp_path / "class" / "claims-triage-desk.ipynb"), str(tmp_path / "ran.ipynb"), kernel_name=kernel_name, cwd=str(tmp_path / "class"),
+        str(handed_out / "claims-triage-desk.ipynb"), str(tmp_path / "ran.ipynb"), kernel_name=kernel_name, cwd=str(handed_out),
         progress_bar=False, log_output=False, shutdown_kernel="immediate", execution_timeout=120, start_timeout=60,
     )
     cells = [o for c in ran.cells if c.cell_type == "code" for o in c.get("outputs", [])]

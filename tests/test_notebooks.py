@@ -30,7 +30,7 @@ NOTEBOOKS = ROOT / "notebooks"
 PRACTICE = NOTEBOOKS / "design_loop.ipynb"
 START = NOTEBOOKS / "00_start_here.ipynb"
 COMMITTED = [START, PRACTICE]
-PARAMETERS = ["scenario_id", "answers_path", "grader", "mode", "time_limit_minutes"]
+PARAMETERS = ["scenario_id", "answers_path", "grader", "mode", "time_limit_minutes", "exercises"]
 SCENARIOS, _ = workbook.load_all()
 SCENARIO_IDS = sorted(SCENARIOS)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -113,6 +113,7 @@ def test_practice_parameters_cell():
     assert values["scenario_id"] in SCENARIOS
     assert values["answers_path"] is None and values["grader"] == "offline" and values["mode"] == "practice"
     assert isinstance(values["time_limit_minutes"], int) and values["time_limit_minutes"] > 0
+    assert values["exercises"] is None  # the shipped scenarios unless `workbook generate --exercises` sets a folder
 
 
 def test_start_notebook_explains_the_loop_with_a_diagram():

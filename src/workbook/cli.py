@@ -360,8 +360,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     made = generate(ids, args.out, mode=args.mode, minutes=args.minutes, exercises=args.exercises, progress=_progress_printer("preparing"))
     print(f"prepared {len(made)} {args.mode} notebook(s) in {args.out}")
     if args.exercises:
-        print(f"their scenarios come from {args.exercises}: start the learners' Jupyter with "
-              f"{EXERCISES_ENV}={Path(args.exercises).resolve()} so the form finds them")
+        print(f"their scenarios were copied from {args.exercises} to {Path(args.out) / 'scenarios'}: "
+              f"hand out the whole folder, the notebooks read them from there")
     return 0
 
 

@@ -85,6 +85,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         time_limit_minutes: float = DEFAULT_TIME_LIMIT,
         work_dir: str | os.PathLike | None = None,
         autosave_delay: float = AUTOSAVE_DELAY,
+        exercises: str | os.PathLike | None = None,
     ):
         from .graders import UnknownGraderError, graders
 
@@ -129,7 +130,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         self.store.on_retire = lambda: self._retired("A newer form for this answers file was started below; this one no longer saves.")
         self.answers_path = self.store.path
         self.state_path = self.store.state_path
-        self.scenario: Scenario = load_scenario(self.store.scenario_id)
+        self.scenario: Scenario = load_scenario(self.store.scenario_id, exercises or None)
         self.clock: MockClock | None = None
         if mode == "mock":
             self.clock = MockClock.from_state(self.store.state.get("mock"), float(time_limit_minutes) * 60)
@@ -488,15 +489,18 @@ def practice(
     time_limit_minutes: float = DEFAULT_TIME_LIMIT,
     work_dir: str | os.PathLike | None = None,
     display: bool = True,
+    exercises: str | os.PathLike | None = None,
 ) -> PracticeForm:
     """Build the practice form for a scenario, show it, and return it.
 
     answers_path: the answers file (default: my-work/<scenario_id>.answers.json);
     loaded if it exists, autosaved on every change. With an answers_path and no
-    scenario_id, the scenario is taken from the file.
+    scenario_id, the scenario is taken from the file. exercises: a folder of
+    scenarios (an instructor's own) to read instead of the shipped ones.
     """
     form = PracticeForm(
-        scenario_id, answers_path, grader=grader, mode=mode, time_limit_minutes=time_limit_minutes, work_dir=work_dir
+        scenario_id, answers_path, grader=grader, mode=mode, time_limit_minutes=time_limit_minutes, work_dir=work_dir,
+        exercises=exercises,
     )
     if display:
         _display(form.widget)

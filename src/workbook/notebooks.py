@@ -106,6 +106,7 @@ def prepare_practice_notebook(
     template: str | os.PathLike | None = None,
     overwrite: bool = False,
     grader: str = DEFAULT_GRADER,
+    exercises: str | None = None,
 ) -> tuple[Path, bool]:
     """Write a personal copy of the practice notebook with its parameters injected (not executed).
 
@@ -113,10 +114,13 @@ def prepare_practice_notebook(
     the learner may have added notes to it (the answers live in their own file anyway).
     `grader` is a name from the `workbook.graders` registry; only the name goes into
     the notebook (an API key never does: it comes from the environment or the form).
+    `exercises` is the scenario folder the notebook's form reads, as the notebook
+    will see it: relative to the work folder, which is the kernel's working folder.
     """
     from .scenario import load_scenario
 
-    scenario = load_scenario(scenario_id)  # fails early, with the known ids, on a typo
+    where = Path(work) / exercises if exercises and work is not None else exercises
+    scenario = load_scenario(scenario_id, where)  # fails early, with the known ids, on a typo
     if mode not in MODES:
         raise ValueError(f"mode must be 'practice' or 'mock', got {mode!r}")
     from .clock import check_limit_minutes
@@ -146,6 +150,7 @@ def prepare_practice_notebook(
         "grader": grader,
         "mode": mode,
         "time_limit_minutes": minutes,
+        "exercises": exercises,
     }
     nb = _one_parameters_cell(parameterize_notebook(nb, parameters, report_mode=False))
     for cell in nb.cells:

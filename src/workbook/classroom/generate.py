@@ -3,39 +3,33 @@
 Each notebook is the practice notebook with its parameters injected by papermill
 (`notebooks.prepare_practice_notebook`), not run, so learners open it clean.
 
-With an instructor's own scenario folder (`--exercises DIR`), the notebooks are
-prepared from that folder's scenarios. The form in a notebook finds its scenario
-the way every workbook command does without `--exercises`: through
-`$WORKBOOK_EXERCISES`, so the Jupyter server the learners use must have it set
-to the same folder (`generate` prints the line to use).
+With an instructor's own scenario folder (`--exercises DIR`), its scenario files
+are copied into `OUT/scenarios/` and each notebook's `exercises` parameter names
+that folder, relative to the notebook: the output folder is self-contained, to
+be copied to a hub, zipped for a workshop or committed to a Binder repository.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
+import shutil
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from ..notebooks import prepare_practice_notebook
-from ..scenario import EXERCISES_ENV
+from ..scenario import folder_scenario_files
 
 
-@contextlib.contextmanager
-def _exercises_folder(folder: str | os.PathLike | None) -> Iterator[None]:
-    """Scenarios read from `folder` while the notebooks are prepared (the preparation loads them by id)."""
-    if folder is None:
-        yield
-        return
-    before = os.environ.get(EXERCISES_ENV)
-    os.environ[EXERCISES_ENV] = str(Path(folder).resolve())
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(EXERCISES_ENV, None)
-        else:
-            os.environ[EXERCISES_ENV] = before
+SCENARIOS_FOLDER = "scenarios"  # inside the output folder, next to the notebooks
+
+
+def _copy_scenarios(folder: str | os.PathLike, out: Path) -> str:
+    """The instructor's scenario files, copied next to the notebooks; returns the folder as the notebooks name it."""
+    target = out / SCENARIOS_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    for path in folder_scenario_files(Path(folder)):
+        shutil.copyfile(path, target / path.name)
+    return SCENARIOS_FOLDER
 
 
 def generate(
@@ -44,10 +38,14 @@ def generate(
 ) -> list[Path]:
     """One notebook per scenario in `out` (existing ones replaced); returns their paths."""
     made = []
-    with _exercises_folder(exercises):
-        for done, scenario_id in enumerate(scenario_ids, start=1):
-            path, _ = prepare_practice_notebook(scenario_id, mode=mode, time_limit_minutes=minutes, work=out, overwrite=True)
-            made.append(path)
-            if progress is not None:
-                progress(done, len(scenario_ids))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = _copy_scenarios(exercises, out) if exercises is not None else None
+    for done, scenario_id in enumerate(scenario_ids, start=1):
+        path, _ = prepare_practice_notebook(
+            scenario_id, mode=mode, time_limit_minutes=minutes, work=out, overwrite=True, exercises=folder
+        )
+        made.append(path)
+        if progress is not None:
+            progress(done, len(scenario_ids))
     return made
