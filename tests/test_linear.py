@@ -127,3 +127,57 @@ def test_segments_hold_every_word_of_their_range_and_nothing_else(text):
     analysed = matching.analyse(text)
     assert [w for s in analysed.segments for w in analysed.words[s.start : s.end]] == matching._WORD.findall(analysed.lowered)
     assert all(analysed.segment_of[p] == s.index for s in analysed.segments for p in range(s.start, s.end))
+
+
+# --- case-insensitive expressions run on lowered text (matching.Caseless) ----------------------------
+
+
+def _caseless_expressions() -> dict[str, matching.Caseless]:
+    from workbook import exclusions, scoring
+
+    found = {f"{m.__name__}.{n}": v for m in (exclusions, scoring) for n, v in vars(m).items() if isinstance(v, matching.Caseless)}
+    assert found, "no expression uses the lowered-text path: this test checks nothing"
+    return found
+
+
+def test_caseless_expressions_are_written_in_lowercase():
+    for name, expression in _caseless_expressions().items():
+        literal = re.sub(r"\\.", "", expression.exact.pattern)  # escapes such as \S and \W are classes, not letters
+        assert literal == literal.lower(), name
+        assert expression.exact.flags & re.IGNORECASE, name
+
+
+def test_lowering_a_character_matches_as_ignoring_case_does_except_for_the_listed_traps():
+    """For every code point that lowercases to one character and is not a listed trap: it matches a
+    literal of the expressions case-insensitively exactly when its lowercase form equals that literal,
+    and lowering keeps it a word, digit or space character as it was."""
+    literals = set("abcdefghijklmnopqrstuvwxyz")
+    for expression in _caseless_expressions().values():
+        literals |= set(re.sub(r"\\.", "", expression.exact.pattern))
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    for literal in literals:
+        ignoring_case = {m.group() for m in re.finditer(re.escape(literal), everything, re.IGNORECASE)}
+        lowering = {c for c in ignoring_case if len(c.lower()) == 1 and not matching.CASE_TRAPS.match(c)}
+        assert all(c.lower() == literal.lower() for c in lowering), literal
+    classes = [re.compile(p) for p in (r"\w", r"\d", r"\s")]
+    for c in everything:
+        lowered = c.lower()
+        if lowered != c and len(lowered) == 1 and not matching.CASE_TRAPS.match(c):
+            assert [bool(k.match(c)) for k in classes] == [bool(k.match(lowered)) for k in classes], hex(ord(c))
+            assert re.fullmatch(re.escape(lowered), c, re.IGNORECASE), hex(ord(c))  # and it matches its lowercase form
+
+
+CASE_PIECES = [
+    "No need", "OVERKILL", "skip", "Skip It", "we WON'T need", "don’t", "İ", "ı", "ſkip", "K", "ß", "Σ", " ", ", ", ".", "\n",
+    "too Expensive to", "can be worked out later", "nice idea, but", "we will decide which", ": if", "TBD", "→", "—",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(CASE_PIECES), max_size=12).map("".join))
+def test_caseless_expressions_find_what_ignoring_case_finds(text):
+    for name, expression in _caseless_expressions().items():
+        assert [m.span() for m in expression.finditer(text)] == [m.span() for m in expression.exact.finditer(text)], name
+        for pos in (0, len(text) // 2):
+            fast, exact = expression.search(text, pos), expression.exact.search(text, pos)
+            assert (fast and fast.span()) == (exact and exact.span()), name

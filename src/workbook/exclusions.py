@@ -19,7 +19,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import compress
 
-from .matching import Segment, Text, stem
+from .matching import Caseless, Segment, Text, stem
 
 # --- text addressed to the grader -------------------------------------------------------------------
 
@@ -187,6 +187,7 @@ _UNDECIDED = re.compile(
 _DECIDED_AFTER = re.compile(r"[:;—–][^:;]*(?:\d|→|->|=>|\b(?:if|only|always|never|at most|at least|no more than|under|above|below)\b)", re.IGNORECASE)
 
 
+_UNDECIDED_FAST, _DECIDED_AFTER_FAST = Caseless(_UNDECIDED), Caseless(_DECIDED_AFTER)
 _UNDECIDED_WORDS = frozenset(
     stem(w)
     for w in """decide determine define identify describe list specify choose pick work figure find establish agree clarify
@@ -202,8 +203,8 @@ def undecided(segment: Segment, keys: list[str] | None = None) -> bool:
     `keys`, the sentence's stems, let the expression be skipped when none of its verbs occurs."""
     if keys is not None and _UNDECIDED_WORDS.isdisjoint(keys):
         return False
-    match = _UNDECIDED.search(segment.text)
-    return bool(match) and not _DECIDED_AFTER.search(segment.text, match.end())
+    match = _UNDECIDED_FAST.search(segment.text)
+    return bool(match) and not _DECIDED_AFTER_FAST.search(segment.text, match.end())
 
 
 # --- safeguards turned down --------------------------------------------------------------------------
@@ -281,6 +282,7 @@ _DISMISSED_BACK = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(r"[,;:()]|\s(?:but|so|because|while|whereas|although|though|if|when|unless|then)\s|\s[-–—]\s", re.IGNORECASE)
+_DISMISSIVE_FAST, _DISMISSED_BACK_FAST = Caseless(_DISMISSIVE), Caseless(_DISMISSED_BACK)
 
 
 def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: frozenset[str]) -> bool:
@@ -338,39 +340,13 @@ class _Sentence:
     cuts: tuple[tuple[int, int], ...]  # character spans of clause marks
 
 
-# Words one of which every dismissive expression contains: a sentence with none of them is not
-# searched (the expressions are long alternations, slow to run on every sentence). A test checks
-# that the shortcut never hides a match.
-_DISMISSIVE_WORDS = (
-    "overkill", "unnecess", "needless", "pointless", "point", "need", "necessary", "require", "bother", "worth", "waste",
-    "engineer", "red tape", "bureaucra", "box", "theat", "academic", "research", "benefit", "value", "clutter", "noise",
-    "distraction", "hassle", "undermin", "undersell", "paranoi", "cautious", "redundant", "duplicate", "defeat", "real",
-    "busy", "much", "expensive", "costly", "complex", "complicated", "heavy", "strict", "slow", "wait", "nice", "priority",
-    "later", "after", "skip", "ditch", "forgo", "rid", "add", "delay", "get in", "annoy", "confus", "scare", "frustrat", "look", "seem",
-    "fashioned", "relic", "busy", "paperwork", "someday", "think", "believe", "see", "our", "my", "team's", "matter", "deal",
-    "spend", "put", "invest", "sink",
-)
-_BACK_WORDS = (
-    "leave", "leaving", "keep", "skip", "drop", "ditch", "forget", "ignore", "need", "bother", "want", "do", "add", "build",
-    "worth", "later", "idea", "theory", "paper", "hide", "remove", "disable", "turn off", "switch off", "create", "cause",
-)
-
-
-def _mentions(lowered: str, words: tuple[str, ...]) -> bool:
-    return any(word in lowered for word in words)
-
-
 def _sentence(text: Text, segment: Segment) -> _Sentence:
     key = ("sentence", segment.index)
     found = text.memo.get(key)
     if found is None:
-        base, lowered = segment.char_start, text.lowered[segment.char_start : segment.char_end]
-        back = _mentions(lowered, _BACK_WORDS) and bool(_DISMISSED_BACK.search(segment.text))
-        dismissive = (
-            tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE.finditer(segment.text))
-            if _mentions(lowered, _DISMISSIVE_WORDS)
-            else ()
-        )
+        base = segment.char_start
+        back = bool(_DISMISSED_BACK_FAST.search(segment.text))
+        dismissive = tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE_FAST.finditer(segment.text))
         cuts = tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end))
         found = text.memo[key] = _Sentence(back, dismissive, cuts)
     return found

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, compress
 from operator import itemgetter
-from typing import Iterable
+from typing import Iterable, Iterator
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
 PREFIX_MEMO_WORDS = 50_000  # words whose pattern prefixes a pattern set remembers before starting afresh
@@ -69,6 +69,37 @@ _ASCII_DIGITS = frozenset("0123456789")
 
 class PatternError(ValueError):
     pass
+
+
+# Python's engine cannot skip ahead over case-insensitive alternatives: it enters each one at every
+# position. On lowercased text, the same lowercase expression matched case-sensitively finds the same
+# spans several times faster. Three characters match an ASCII letter case-insensitively without
+# lowercasing to it (İ ı ſ): text holding one, or text whose length changes when lowercased, is
+# matched as written. A test checks these facts against every code point.
+CASE_TRAPS = re.compile("[\u0130\u0131\u017f]")
+
+
+class Caseless:
+    """A case-insensitive expression written in lowercase, run on lowered text wherever that finds the
+    same matches. Positions are those of the text as given; matched groups come back lowercased."""
+
+    def __init__(self, expression: re.Pattern[str]):
+        self.exact = expression
+        self.folded = re.compile(expression.pattern, expression.flags & ~re.IGNORECASE)
+
+    def _pick(self, s: str) -> tuple[re.Pattern[str], str]:
+        lowered = s.lower()
+        if len(lowered) == len(s) and not CASE_TRAPS.search(s):
+            return self.folded, lowered
+        return self.exact, s
+
+    def search(self, s: str, pos: int = 0) -> re.Match[str] | None:
+        expression, subject = self._pick(s)
+        return expression.search(subject, pos)
+
+    def finditer(self, s: str) -> Iterator[re.Match[str]]:
+        expression, subject = self._pick(s)
+        return expression.finditer(subject)
 
 
 _VOWELS = frozenset("aeiouy")
