@@ -490,7 +490,7 @@ class PatternSet:
         """The set's prefixes (as `prefix*`) that words of the vocabulary start with, remembered per word
         for this set (vocabularies repeat from one text to the next; the memory is bounded)."""
         memo, prefixes, lengths = self._prefix_memo, self._prefixes, self._prefix_lengths
-        new = vocabulary - memo.keys()
+        new = vocabulary.difference(memo)  # not `vocabulary - memo.keys()`, which walks the whole memo
         if new:
             if len(memo) > PREFIX_MEMO_WORDS:
                 memo.clear()
