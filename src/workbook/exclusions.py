@@ -212,6 +212,7 @@ def undecided(segment: Segment, keys: list[str] | None = None) -> bool:
 # Negations of a thing ("no canary", "without review") and of a doing ("we don't test it").
 _NOUN_NEGATORS = frozenset(stem(w) for w in "no without nor neither".split())
 _VERB_NEGATORS = frozenset(stem(w) for w in "not never don't won't isn't aren't doesn't didn't can't cannot shouldn't wouldn't".split())
+_NEGATORS = _NOUN_NEGATORS | _VERB_NEGATORS
 _WITHOUT = stem("without")
 NEGATION_REACH = 3  # a negation turns the evidence down only when it stands this close to it
 _CONDITION_START = re.compile(r"\W*(?:if|when|whenever|unless|until|once|where|in case)\b", re.IGNORECASE)
@@ -300,6 +301,8 @@ def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: fro
     sentence = _sentence(text, segment)
     if sentence.turns_back:
         return True
+    if not sentence.dismissive and not sentence.negators:
+        return False  # most sentences: nothing in them could turn anything down
     first, last = _clause_tokens(text, segment, span, sentence.cuts)
     clause_start, clause_end = text.token_offsets(segment)[first - segment.start], _char_end(text, segment, last)
     if any(start < clause_end and end > clause_start for start, end in sentence.dismissive):
@@ -307,7 +310,7 @@ def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: fro
     if _CONDITION_START.match(text.raw, clause_start):
         return False  # "if there is no match, ...": a condition the design reacts to
     keys, words = text.keys, text.words
-    negators = [p for p in range(first, last) if (keys[p] in _NOUN_NEGATORS or keys[p] in _VERB_NEGATORS) and keys[p] not in own_keys]
+    negators = [p for p in sentence.negators if first <= p < last and keys[p] not in own_keys]
     if any(keys[p] == _WITHOUT for p in negators[1:]):
         return False  # "never X without Y", "no X without Y": a requirement
     near = [p for p in negators if span[0] - NEGATION_REACH <= p < span[1] + NEGATION_REACH]
@@ -338,6 +341,7 @@ class _Sentence:
     turns_back: bool  # a later clause turns back on what came before
     dismissive: tuple[tuple[int, int], ...]  # character spans of dismissive phrases
     cuts: tuple[tuple[int, int], ...]  # character spans of clause marks
+    negators: tuple[int, ...]  # token positions of negations ("no", "without", "not", "won't" ...)
 
 
 def _sentence(text: Text, segment: Segment) -> _Sentence:
@@ -347,8 +351,10 @@ def _sentence(text: Text, segment: Segment) -> _Sentence:
         base = segment.char_start
         back = bool(_DISMISSED_BACK_FAST.search(segment.text))
         dismissive = tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE_FAST.finditer(segment.text))
-        cuts = tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end))
-        found = text.memo[key] = _Sentence(back, dismissive, cuts)
+        negators = tuple(compress(range(segment.start, segment.end), map(_NEGATORS.__contains__, text.keys[segment.start : segment.end])))
+        # Clauses matter only where something could turn the idea down.
+        cuts = tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end)) if dismissive or negators else ()
+        found = text.memo[key] = _Sentence(back, dismissive, cuts, negators)
     return found
 
 
