@@ -39,7 +39,7 @@ import msgspec
 from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
 from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Pattern, PatternSet, Segment, Span, Text, analyse, stem
+from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
@@ -114,6 +114,9 @@ VAGUE_COMMITMENT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 RELATION_MARKS = ("→", "->", "=>", "⇒", "=", "<", ">", "≤", "≥")
+_VAGUE_FAST = Caseless(VAGUE_COMMITMENT)
+# Every relation mark holds one of these characters ("->" and "=>" end in ">"): one scan finds any of them.
+_RELATION_CHARS = re.compile("[" + re.escape("".join(sorted({mark[-1] for mark in RELATION_MARKS}))) + "]")
 
 
 @dataclass
@@ -305,8 +308,8 @@ def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
     vague; anything else is a statement.
     """
     count = len(keys)
-    related = any(mark in piece for mark in RELATION_MARKS)
-    if count >= 3 and not (has_number or related) and VAGUE_COMMITMENT.search(piece):
+    related = _RELATION_CHARS.search(piece) is not None
+    if count >= 3 and not (has_number or related) and _VAGUE_FAST.search(piece):
         return VAGUE_CREDIT  # "if fraud is suspected, it is handled appropriately": the condition leads nowhere
     if has_number or related or (count >= 6 and not CONDITIONALS.isdisjoint(keys)):
         return SPECIFIC_CREDIT if count >= 3 else FRAGMENT_CREDIT
