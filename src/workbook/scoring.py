@@ -411,7 +411,7 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
             excluded[segment.index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
             repeated_from.add(source)
     # Register everything, counted or not, for the later steps.
-    seen.update(dict.fromkeys(step_shingles - seen.keys(), step.step_id))
+    seen.update(dict.fromkeys(step_shingles.difference(seen), step.step_id))  # not `- seen.keys()`: that walks all of `seen`
     title = STEPS_BY_ID[step.step_id].title
     for source in sorted(repeated_from, key=STEP_IDS.index):
         step.flags.append(f"{title} repeats text from {STEPS_BY_ID[source].title}; it earns credit once.")
