@@ -392,3 +392,17 @@ def test_practice_notebook_with_the_claude_grader(tmp_path, kernel_name, monkeyp
     assert nb.metadata.language_info == nbformat.read(PRACTICE, as_version=4).metadata.language_info  # as the kernel reports it
     assert TEST_KEY not in out.read_text()
     assert files_containing(TEST_KEY, [tmp_path], started) == []
+
+
+def test_a_template_default_that_is_not_injected_stays_in_force():
+    """The Voila app injects five parameters; the template's sixth (exercises) must still be defined."""
+    from workbook.notebooks import _one_parameters_cell
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('scenario_id = "x"  # which\nexercises = None  # folder', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('# Parameters\nscenario_id = "support-refund-agent"\n', metadata={"tags": ["injected-parameters"]}),
+    ]
+    (cell,) = _one_parameters_cell(nb).cells
+    values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body}
+    assert values == {"scenario_id": "support-refund-agent", "exercises": None}

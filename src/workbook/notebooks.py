@@ -16,6 +16,7 @@ papermill and nbformat are imported inside `prepare_practice_notebook` only.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 WORK_DIR_ENV = "WORKBOOK_WORK_DIR"
@@ -175,6 +176,9 @@ def prepare_practice_notebook(
     return target, True
 
 
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+
+
 def _one_parameters_cell(nb):
     """Keep one cell of parameters: papermill's injected values take the place of the template's defaults.
 
@@ -186,7 +190,10 @@ def _one_parameters_cell(nb):
     if not injected or not defaults:
         return nb
     source = injected[0].source.replace("# Parameters\n", "", 1).strip()
-    defaults[0].source = "# Parameters (prepared for you; the form reads them)\n" + source
+    given = set(_ASSIGNED.findall(source))
+    # A default the caller did not inject stays in force (a parameter added to the template later, say).
+    kept = [line for line in defaults[0].source.splitlines() if (name := _ASSIGNED.match(line)) and name.group(1) not in given]
+    defaults[0].source = "# Parameters (prepared for you; the form reads them)\n" + "\n".join([source, *kept])
     nb.cells = [cell for cell in nb.cells if cell is not injected[0]]
     return nb
 
