@@ -88,14 +88,15 @@ GENERIC_WORDS = frozenset(
 )
 
 
-def _load_stop_words() -> frozenset[str]:
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    """Hedges, light verbs, closed-class words: repeating them is not coming back to a topic (read on first use)."""
     from importlib import resources
 
     text = resources.files("workbook").joinpath("data", "stop_words.txt").read_text(encoding="utf-8")
     return frozenset(stem(word) for line in text.splitlines() if not line.startswith("#") for word in line.split())
 
 
-STOP_WORDS = _load_stop_words()  # hedges, light verbs, closed-class words: repeating them is not coming back to a topic
 # Promises of care in place of a mechanism: "treated with the appropriate care", "kept in mind",
 # "follows best practices". A statement built on one of these, with no number or condition, says that
 # something will be handled, not how.
@@ -617,8 +618,8 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     such text can only lower the figure.
     """
     distinct = _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT)
-    design = design_vocabulary()
-    repeated = [word for word, count in written.items() if count > 1 and word not in design and word not in STOP_WORDS]
+    design, stop = design_vocabulary(), _stop_words()
+    repeated = [word for word, count in written.items() if count > 1 and word not in design and word not in stop]
     total = sum(written[word] for word in repeated)
     if total < REPEATED_MIN:
         return distinct
