@@ -124,6 +124,24 @@ def test_bad_parameters_are_explained(tmp_path, kwargs, message):
         build(tmp_path, **kwargs)
 
 
+@pytest.mark.parametrize("folder", ["no-such-folder", "a-file.txt", "empty", "broken"])
+def test_a_bad_exercises_folder_is_named_and_the_answers_are_kept(tmp_path, folder):
+    """The notebook's `exercises` parameter: a missing folder, a file, an empty or broken folder: one error naming it."""
+    from workbook.scenario import ScenarioError
+
+    (tmp_path / "a-file.txt").write_text("not a folder", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / f"{FIRST}.yaml").write_bytes(b"id: [unclosed\n" + b"\x00" * 10_000)
+    answers = tmp_path / "mine.answers.json"
+    answers.write_text(json.dumps({"scenario": FIRST, "answers": {"user_intent": "kept"}}), encoding="utf-8")
+    before = answers.read_bytes()
+    with pytest.raises((ScenarioError, KeyError)) as raised:
+        PracticeForm(FIRST, answers, exercises=tmp_path / folder, work_dir=tmp_path)
+    assert folder in str(raised.value)
+    assert answers.read_bytes() == before
+
+
 def test_unknown_scenario_names_the_known_ones(tmp_path):
     with pytest.raises(KeyError, match=FIRST):
         build(tmp_path, "no-such-scenario")

@@ -164,9 +164,10 @@ class ScenarioError(Exception):
 
 
 class UnknownScenarioError(KeyError):
-    def __init__(self, scenario_id: str, known: list[str]):
+    def __init__(self, scenario_id: str, known: list[str], folder: str | os.PathLike | None = None):
         self.scenario_id = scenario_id
-        super().__init__(f"unknown scenario {scenario_id!r} (known: {', '.join(known) or 'none'})")
+        where = f" in {folder}" if folder else ""
+        super().__init__(f"unknown scenario {scenario_id!r}{where} (known: {', '.join(known) or 'none'})")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -434,4 +435,4 @@ def load_scenario(scenario_id: str, folder: str | os.PathLike | None = None) -> 
     scenarios, _ = load_all(folder)
     if scenario_id in scenarios:
         return scenarios[scenario_id]
-    raise UnknownScenarioError(scenario_id, sorted(scenarios))
+    raise UnknownScenarioError(scenario_id, sorted(scenarios), folder)
