@@ -259,3 +259,15 @@ def test_a_person_approving_every_refund_is_a_safeguard_not_refunding_on_demand(
     assert not [h for h in step.anti_patterns if h.id == "refund-every-request"], step.anti_patterns
     step = _step(REFUND, "tool_execution", "The assistant will auto approve every refund so customers never wait.")
     assert [h for h in step.anti_patterns if h.id == "refund-every-request"]
+
+
+def test_a_general_answer_about_this_scenario_keeps_part_of_its_credit():
+    """Naming few distinctive words is vagueness, which the rubric already scores; it is not another topic."""
+    general = {
+        "user_intent": "Customers who have a problem with an order should get help quickly, and we will know it works when they are happier.",
+        "safety_checks": "Refunds are handled carefully, a person looks at anything unusual, and we keep an eye on quality.",
+        "feedback_evaluation": "We will review how the assistant does with customers and keep improving it over time.",
+    }
+    report = score(Answers(REFUND.id, general), REFUND)
+    shares = [int(f.split("count at ")[1].split("%")[0]) for f in report.flags if "count at " in f]
+    assert shares and min(shares) >= 30, report.flags  # DISTINCT_FLOOR

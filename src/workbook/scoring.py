@@ -63,6 +63,10 @@ ECHO_MIN_TRIPLES = 5  # shorter statements ("the reviewer is the real user") are
 # credit from its second. Another product's design sits near the first, answers about this scenario,
 # plain or terse, above the second.
 DISTINCT_FROM, DISTINCT_AT = 0.05, 0.085  # share of the answer's distinct content words distinctive of the scenario
+# Few distinctive words is also what a vague or generic answer about *this* scenario looks like, and its
+# vagueness is the rubric's business: the distinct share alone never cuts the scores below this. Only what
+# the answer keeps coming back to (another product's own nouns) takes them to zero.
+DISTINCT_FLOOR = 0.3
 REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words that the scenario's own text uses
 REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
@@ -607,7 +611,7 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     """1.0 for an answer about this scenario, down to 0 for a design of another product.
 
     Two signals, multiplied. (1) What share of the answer's distinct content
-    words are distinctive of this scenario. (2) What the answer keeps coming
+    words are distinctive of this scenario (never below DISTINCT_FLOOR). (2) What the answer keeps coming
     back to: of the content words it uses more than once (the field's own
     vocabulary aside), the share the scenario's text also uses. A design for a
     neighbouring product shares some words with this one, but its repeated
@@ -617,7 +621,7 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     text set aside as grader-addressed, anti-pattern or dismissal, so appending
     such text can only lower the figure.
     """
-    distinct = _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT)
+    distinct = max(DISTINCT_FLOOR, _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT))
     design, stop = design_vocabulary(), _stop_words()
     repeated = [word for word, count in written.items() if count > 1 and word not in design and word not in stop]
     total = sum(written[word] for word in repeated)
