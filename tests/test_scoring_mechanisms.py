@@ -271,3 +271,13 @@ def test_a_general_answer_about_this_scenario_keeps_part_of_its_credit():
     report = score(Answers(REFUND.id, general), REFUND)
     shares = [int(f.split("count at ")[1].split("%")[0]) for f in report.flags if "count at " in f]
     assert shares and min(shares) >= 30, report.flags  # DISTINCT_FLOOR
+
+
+def test_a_paragraph_pasted_into_every_step_earns_once_where_it_answers():
+    """Repeated text earns credit once: in the first step where it counts, not merely where it first appears."""
+    tools = _reference(REFUND)["tool_execution"]
+    pasted = score(Answers(REFUND.id, {step: tools for step in _reference(REFUND)}), REFUND)
+    alone = score(Answers(REFUND.id, {"tool_execution": tools}), REFUND)
+    assert pasted.steps["tool_execution"].score >= 0.5 * alone.steps["tool_execution"].score > 0
+    quoted = [{c.quote for c in step.criteria if c.state != "missing"} for step in pasted.steps.values()]
+    assert sum(map(len, quoted)) == len(set().union(*quoted)), quoted  # no sentence is evidence in two steps

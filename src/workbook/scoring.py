@@ -352,6 +352,7 @@ class _StepText:
     mentioned: set[str] = field(default_factory=set)  # distinctive scenario stems in the counted text
     content: Counter[str] = field(default_factory=Counter)  # content stems in the counted text, with counts
     written: Counter[str] = field(default_factory=Counter)  # content stems of the counted text and of the text set aside as gaming or anti-patterns
+    shingles: dict[int, set[int]] = field(default_factory=dict)  # segment index -> its hashed word triples
 
 
 def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
@@ -400,10 +401,9 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
     text, excluded = step.text, step.excluded
     repeated_from: set[str] = set()
     echoed = 0
-    step_shingles: set[int] = set()
     for segment in text.segments:
         shingles = _shingles(text.keys[segment.start : segment.end])
-        step_shingles |= shingles
+        step.shingles[segment.index] = shingles
         if segment.index in excluded or len(shingles) < 2:
             continue
         if len(shingles) >= ECHO_MIN_TRIPLES and len(shingles & compiled.echoes) >= ECHO_OVERLAP * len(shingles):
@@ -415,8 +415,6 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
             source = min((seen[s] for s in earlier), key=STEP_IDS.index)
             excluded[segment.index] = f"Repeated from {STEPS_BY_ID[source].title}: earns credit once"
             repeated_from.add(source)
-    # Register everything, counted or not, for the later steps.
-    seen.update(dict.fromkeys(step_shingles.difference(seen), step.step_id))  # not `- seen.keys()`: that walks all of `seen`
     title = STEPS_BY_ID[step.step_id].title
     for source in sorted(repeated_from, key=STEP_IDS.index):
         step.flags.append(f"{title} repeats text from {STEPS_BY_ID[source].title}; it earns credit once.")
@@ -564,6 +562,7 @@ def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict
     best = _judge_criteria(step, criteria, compiled.criterion_owners[step_id])
     topic, dismissed_topics = _topic_credit(step_id, compiled, step)
     step.hits += _dismissal_hits(step, criteria, best, dismissed_topics)
+    _register_credited(step, best, seen)
     _count_words(step, compiled.vocabulary)
     results = [_criterion_result(c, step, evidence) for c, evidence in zip(criteria, best)]
     rubric = sum(c.weight * e.credit for c, e in zip(criteria, best)) / sum(c.weight for c in criteria)
@@ -576,6 +575,14 @@ def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict
     report.feedback = _feedback(report, step)
     report.next_move = next_move(report, bool(step.text.keys))
     return report, step
+
+
+def _register_credited(step: _StepText, best: list[_Evidence], seen: dict[int, str]) -> None:
+    """Record the word triples of the sentences that earned credit here, so that later steps credit them no
+    more. A sentence that earned nothing (a paragraph pasted into every step, first in a step it does not
+    answer) stays free to earn in the step it does answer: credit once, where it first counts."""
+    for index in {evidence.index for evidence in best if evidence.credit > 0}:
+        seen.update(dict.fromkeys(step.shingles[index].difference(seen), step.step_id))  # not `- seen.keys()`: that walks all of `seen`
 
 
 def _feedback(report: StepReport, step: _StepText) -> list[str]:
