@@ -281,3 +281,14 @@ def test_a_paragraph_pasted_into_every_step_earns_once_where_it_answers():
     assert pasted.steps["tool_execution"].score >= 0.5 * alone.steps["tool_execution"].score > 0
     quoted = [{c.quote for c in step.criteria if c.state != "missing"} for step in pasted.steps.values()]
     assert sum(map(len, quoted)) == len(set().union(*quoted)), quoted  # no sentence is evidence in two steps
+
+
+def test_a_sentence_that_turns_a_safeguard_down_is_evidence_of_nothing():
+    """'No red team: injection is covered already' is not evidence that injection is handled."""
+    text = ("Order notes are treated as untrusted data. I don't think a red-team exercise is worth it, since "
+            "prompt injection is already covered by treating order notes as untrusted data and card data never enters the prompt.")
+    step = _step(REFUND, "safety_checks", text)
+    dismissal = [h for h in step.anti_patterns if h.id == "dismissed-safeguard"]
+    assert dismissal and "red-team" in dismissal[0].quote
+    assert not [c for c in step.criteria if c.state != "missing" and "red-team" in c.quote], step.criteria
+

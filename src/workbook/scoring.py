@@ -353,6 +353,7 @@ class _StepText:
     content: Counter[str] = field(default_factory=Counter)  # content stems in the counted text, with counts
     written: Counter[str] = field(default_factory=Counter)  # content stems of the counted text and of the text set aside as gaming or anti-patterns
     shingles: dict[int, set[int]] = field(default_factory=dict)  # segment index -> its hashed word triples
+    dismissing: set[int] = field(default_factory=set)  # segments that turn a safeguard down
 
 
 def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
@@ -500,6 +501,7 @@ def _judge_criteria(step: _StepText, criteria: list[_Criterion], owners: _Owners
                 if index not in step.quality:
                     continue
                 if exclusions.dismisses(step.text, step.text.segments[index], span, own_keys):
+                    step.dismissing.add(index)
                     if evidence.dismissed < 0:
                         evidence.dismissed = index
                     continue
@@ -550,6 +552,7 @@ def _topic_credit(step_id: str, compiled: _CompiledScenario, step: _StepText) ->
                 if index not in step.quality:
                     continue
                 if exclusions.dismisses(step.text, step.text.segments[index], span, _own_keys(pattern)):
+                    step.dismissing.add(index)
                     dismissed.setdefault(index, concepts[owner])
                     continue
                 best[owner] = max(best[owner], step.quality[index])
@@ -561,6 +564,8 @@ def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict
     criteria = compiled.criteria[step_id]
     best = _judge_criteria(step, criteria, compiled.criterion_owners[step_id])
     topic, dismissed_topics = _topic_credit(step_id, compiled, step)
+    if step.dismissing.intersection(e.index for e in best if e.credit > 0):
+        best, topic = _judge_without_dismissals(step, compiled, best)
     step.hits += _dismissal_hits(step, criteria, best, dismissed_topics)
     _register_credited(step, best, seen)
     _count_words(step, compiled.vocabulary)
@@ -575,6 +580,20 @@ def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict
     report.feedback = _feedback(report, step)
     report.next_move = next_move(report, bool(step.text.keys))
     return report, step
+
+
+def _judge_without_dismissals(step: _StepText, compiled: _CompiledScenario, first: list[_Evidence]) -> tuple[list[_Evidence], float]:
+    """Judge again with every sentence that turns a safeguard down set aside: such a sentence earns nothing
+    for any criterion ("no red team: the sandbox already covers injection" is not evidence of injection
+    handling). The safeguards each criterion saw turned down in the first pass are kept."""
+    for index in step.dismissing:
+        step.quality.pop(index, None)
+    best = _judge_criteria(step, compiled.criteria[step.step_id], compiled.criterion_owners[step.step_id])
+    for evidence, before in zip(best, first):
+        if evidence.dismissed < 0:
+            evidence.dismissed = before.dismissed
+    topic, _ = _topic_credit(step.step_id, compiled, step)
+    return best, topic
 
 
 def _register_credited(step: _StepText, best: list[_Evidence], seen: dict[int, str]) -> None:
