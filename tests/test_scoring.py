@@ -248,4 +248,6 @@ def test_the_dismissal_shortcut_agrees_with_the_full_search_on_every_calibration
             for segment in text.segments:
                 facts = exclusions._sentence(text, segment)
                 assert facts.turns_back == bool(exclusions._DISMISSED_BACK.search(segment.text)), segment.text
-                assert len(facts.dismissive) == len(list(exclusions._DISMISSIVE.finditer(segment.text))), segment.text
+                quoted = exclusions.quoted_spans(segment.text)  # what someone says, inside quotation marks, is not counted
+                full = [m.span() for m in exclusions._DISMISSIVE.finditer(segment.text) if not exclusions.within(m.span(), quoted)]
+                assert len(facts.dismissive) == len(full), segment.text

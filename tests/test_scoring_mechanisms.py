@@ -292,3 +292,14 @@ def test_a_sentence_that_turns_a_safeguard_down_is_evidence_of_nothing():
     assert dismissal and "red-team" in dismissal[0].quote
     assert not [c for c in step.criteria if c.state != "missing" and "red-team" in c.quote], step.criteria
 
+
+@pytest.mark.parametrize(
+    "step_id, said",
+    [
+        ("feedback_evaluation", 'Agents can tag a reply "no review needed" or "needs review" and the weekly eval uses those tags.'),
+        ("user_response", 'When the payments API is down, the assistant says "I can\'t check your refund right now, an agent will email you within a day".'),
+    ],
+)
+def test_words_in_quotation_marks_are_what_someone_says_not_a_dismissal(step_id, said):
+    step = _step(REFUND, step_id, said)
+    assert not [h for h in step.anti_patterns if h.id == "dismissed-safeguard"], step.anti_patterns

@@ -352,10 +352,37 @@ def _sentence(text: Text, segment: Segment) -> _Sentence:
         back = bool(_DISMISSED_BACK_FAST.search(segment.text))
         dismissive = tuple((base + m.start(), base + m.end()) for m in _DISMISSIVE_FAST.finditer(segment.text))
         negators = tuple(compress(range(segment.start, segment.end), map(_NEGATORS.__contains__, text.keys[segment.start : segment.end])))
+        if (dismissive or negators) and ('"' in segment.text or "“" in segment.text or "'" in segment.text):
+            dismissive, negators = _outside_quotes(text, segment, dismissive, negators)
         # Clauses matter only where something could turn the idea down.
         cuts = tuple(m.span() for m in _CLAUSE.finditer(text.raw, segment.char_start, segment.char_end)) if dismissive or negators else ()
         found = text.memo[key] = _Sentence(back, dismissive, cuts, negators)
     return found
+
+
+def _outside_quotes(text: Text, segment: Segment, dismissive: tuple, negators: tuple) -> tuple[tuple, tuple]:
+    """Drop what stands inside quotation marks: quoted words are what someone says (the tutor's "can't check
+    right now, here's a hint"), not the design turning a safeguard down."""
+    base = segment.char_start
+    quoted = [(base + start, base + end) for start, end in quoted_spans(segment.text)]
+    if not quoted:
+        return dismissive, negators
+    offsets = text.token_offsets(segment)
+    dismissive = tuple(span for span in dismissive if not within(span, quoted))
+    negators = tuple(p for p in negators if not within((offsets[p - segment.start],) * 2, quoted))
+    return dismissive, negators
+
+
+def quoted_spans(piece: str) -> list[tuple[int, int]]:
+    """Character spans of the quotations in a piece of text."""
+    return [m.span() for m in _QUOTED.finditer(piece)]
+
+
+def within(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """Does `span` lie inside one of `spans` (sorted, not overlapping)? A bisection, so that a sentence of
+    many quotes and many negations stays linear."""
+    at = bisect_right(spans, (span[0], float("inf"))) - 1
+    return at >= 0 and span[1] <= spans[at][1]
 
 
 def _clause_tokens(text: Text, segment: Segment, span: tuple[int, int], cuts: tuple[tuple[int, int], ...]) -> tuple[int, int]:
