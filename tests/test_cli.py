@@ -183,3 +183,34 @@ def test_calibrate_refuses_a_broken_set_with_one_line(tmp_path, content, expecte
     result = run("calibrate", "--set", str(folder))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr, result.stderr
+
+
+def _own_scenario_set(tmp_path: Path, scenario_id: str = "tiny-refunds") -> Path:
+    folder = tmp_path / "labelled"
+    (folder / "scenarios").mkdir(parents=True)
+    data = minimal_scenario()
+    write_scenario(folder / "scenarios", data)
+    strong = {step: spec["reference_answer"] for step, spec in data["steps"].items()}
+    sets = {"scenario": scenario_id, "sets": [
+        {"name": "strong", "label": 5, "answers": strong},
+        {"name": "thin", "label": 1, "answers": {"user_intent": "It helps shoppers."}},
+        {"name": "empty", "label": 0, "answers": {}},
+    ]}
+    (folder / "tiny.yaml").write_text(json.dumps(sets), encoding="utf-8")
+    return folder
+
+
+def test_calibrate_reads_an_instructors_own_scenarios_beside_the_labelled_sets(tmp_path):
+    result = run("calibrate", "--set", str(_own_scenario_set(tmp_path)), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sets"] == 3 and report["per_scenario"]["tiny-refunds"] > 0  # the scenario file is not read as a set
+    totals = {g["name"]: g["total"] for g in report["graded"]}
+    assert totals["strong"] > totals["empty"] == 0
+
+
+def test_calibrate_names_a_scenario_it_cannot_find(tmp_path):
+    folder = _own_scenario_set(tmp_path, scenario_id="not-there")
+    result = run("calibrate", "--set", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "not-there" in result.stderr, result.stderr

@@ -10,6 +10,9 @@ answer sets labelled 0-5 by people who never saw the grader's patterns:
         label: 5
         answers: {user_intent: "...", ...}
 
+A folder may hold a `scenarios/` subfolder with the scenario files its sets
+answer (an instructor's own scenarios); those are used for the sets beside it.
+
 `calibrate()` grades every set and compares: Spearman's rank correlation,
 quadratic-weighted kappa (scores binned to 0-5 as round(total / 20)), the
 label orderings the grader gets wrong within a scenario, and the largest
@@ -29,9 +32,10 @@ import yaml
 
 from .answers import Answers
 from .report import Report
-from .scenario import Scenario, load_scenario
+from .scenario import SCENARIO_SUFFIXES, Scenario, load_scenario
 
 LABELS = range(6)
+SCENARIOS_FOLDER = "scenarios"  # beside a set's files: the scenarios it answers, when they are not shipped ones
 NEAR_ZERO = 2.0  # two answers that both score below this are both "nothing here"
 
 
@@ -111,7 +115,8 @@ def load_sets(folder: str | os.PathLike | None = None) -> list[Labelled]:
         raise CalibrationError(f"{root}: no such calibration folder")
     items: list[Labelled] = []
     for path in sorted(root.rglob("*.yaml")):
-        items += _load_file(path)
+        if SCENARIOS_FOLDER not in path.relative_to(root).parts[:-1]:
+            items += _load_file(path)
     if not items:
         raise CalibrationError(f"{root}: no labelled answer sets found (*.yaml with a 'sets' list)")
     return items
@@ -140,13 +145,23 @@ def _load_file(path: Path) -> list[Labelled]:
 GradeFunction = Callable[[Answers, Scenario], Report]
 
 
+def scenario_for(item: Labelled, exercises: str | os.PathLike | None = None) -> Scenario:
+    """The scenario a labelled set answers: from a `scenarios/` folder beside its file when that folder has
+    it (a calibration set for an instructor's own scenario), else from `exercises` or the shipped ones."""
+    own = Path(item.source).parent / SCENARIOS_FOLDER
+    if own.is_dir() and any((own / f"{item.scenario}{suffix}").is_file() for suffix in SCENARIO_SUFFIXES):
+        return load_scenario(item.scenario, own)
+    return load_scenario(item.scenario, exercises)
+
+
 def calibrate(items: list[Labelled], grade: GradeFunction, exercises: str | os.PathLike | None = None) -> CalibrationResult:
-    scenarios: dict[str, Scenario] = {}
+    scenarios: dict[tuple[str, str], Scenario] = {}
     graded = []
     for item in items:
-        if item.scenario not in scenarios:
-            scenarios[item.scenario] = load_scenario(item.scenario, exercises)
-        graded.append(Graded(item, grade(item.answers, scenarios[item.scenario]).total))
+        key = (str(Path(item.source).parent), item.scenario)
+        if key not in scenarios:
+            scenarios[key] = scenario_for(item, exercises)
+        graded.append(Graded(item, grade(item.answers, scenarios[key]).total))
     by_scenario: dict[str, list[Graded]] = {}
     by_set: dict[str, list[Graded]] = {}
     for g in graded:

@@ -73,8 +73,8 @@ def _offline(grader, answers: Answers, scenario: Scenario, reason: str) -> Repor
 def calibration_grade(args: argparse.Namespace, items: list, exercises):
     """The grade function for `workbook calibrate --grader NAME`: for Claude, the cost of the whole set is
     estimated and confirmed first (unless --yes), and the real usage printed after (by the caller)."""
+    from ..calibration import scenario_for
     from ..cli import UsageError
-    from ..scenario import load_scenario
 
     try:
         grader = get_grader(args.grader, **({"model": args.model} if args.model else {}))
@@ -84,8 +84,8 @@ def calibration_grade(args: argparse.Namespace, items: list, exercises):
         return grader.grade, grader
     from .claude import GradingError
 
-    scenarios = {item.scenario: load_scenario(item.scenario, exercises) for item in items}
-    jobs = [(scenarios[item.scenario], grader.plan(item.answers, scenarios[item.scenario])[1]) for item in items]
+    scenarios = [scenario_for(item, exercises) for item in items]
+    jobs = [(scenario, grader.plan(item.answers, scenario)[1]) for item, scenario in zip(items, scenarios)]
     jobs = [(scenario, steps) for scenario, steps in jobs if steps]
     if jobs and not args.yes:
         try:
