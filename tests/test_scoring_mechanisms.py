@@ -303,3 +303,24 @@ def test_a_sentence_that_turns_a_safeguard_down_is_evidence_of_nothing():
 def test_words_in_quotation_marks_are_what_someone_says_not_a_dismissal(step_id, said):
     step = _step(REFUND, step_id, said)
     assert not [h for h in step.anti_patterns if h.id == "dismissed-safeguard"], step.anti_patterns
+
+
+def test_a_word_the_scenario_mentions_once_is_not_its_subject(tmp_path):
+    """Another product's design that keeps repeating a word the brief uses once in passing is still another product."""
+    from scenario_factory import minimal_scenario, write_scenario
+
+    from workbook.scenario import load_scenario_file
+
+    claims = ("Claims adjusters review each claim photo; a claim over the threshold goes to a senior adjuster. "
+              "Every claim gets a claim number, and the claim status is sent to the claimant daily. "
+              "Refunds are capped at $50 per order.")
+    answers = {step: claims for step in ("user_intent", "tool_execution", "feedback_evaluation")}
+    totals = []
+    for folder, mentions in (("once", "Claims are rare."), ("twice", "Claims are rare. A claim goes to a person.")):
+        data = minimal_scenario()
+        data["brief"] += " " + mentions
+        (tmp_path / folder).mkdir()
+        scenario = load_scenario_file(write_scenario(tmp_path / folder, data))
+        totals.append(score(Answers(scenario.id, answers), scenario).total)
+    once, twice = totals
+    assert once < twice, totals

@@ -69,6 +69,7 @@ DISTINCT_FROM, DISTINCT_AT = 0.05, 0.085  # share of the answer's distinct conte
 DISTINCT_FLOOR = 0.3
 REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words that the scenario's own text uses
 REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
+PASSING_WEIGHT = 0.5  # a word the scenario's text uses only once counts half: a passing mention is not its subject
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
 QUOTE_CHARS = 180
 NOTES_PER_REASON = 3  # excluded sentences quoted per reason; the rest are counted
@@ -141,7 +142,7 @@ class _CompiledScenario:
     criteria: dict[str, list[_Criterion]]
     anti_patterns: list[AntiPattern]
     vocabulary: frozenset[str]  # stems distinctive of this scenario
-    own_words: frozenset[str]  # every content stem of the scenario's text
+    own_weight: dict[str, float]  # every content stem of the scenario's text -> 1, or PASSING_WEIGHT if used once
     echoes: frozenset[int]  # word triples of the text the learner was given
     pattern_sets: dict[str, PatternSet]  # per step: its criteria's, topic concepts' and anti-patterns' patterns
     topics: dict[str, list[Concept]]
@@ -158,10 +159,11 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     if cached is not None and cached.scenario is scenario:
         return cached
     antis = list(global_anti_patterns()) + [make_anti_pattern(msgspec.structs.asdict(a), scenario.id) for a in scenario.anti_patterns]
-    own_words = frozenset(_content_stems(scenario))
+    uses = _content_counts(scenario)
+    own_weight = {word: 1.0 if count > 1 else PASSING_WEIGHT for word, count in uses.items()}
     # What 'talking about this scenario' means: its people, data, tools and domain, minus the field's
     # common words and the design vocabulary every scenario shares (rollout, review, retrieval ...).
-    vocabulary = own_words - _common_stems()
+    vocabulary = frozenset(uses) - _common_stems()
     situation = frozenset(_content_stems(scenario, with_rubric=False))
     criteria = {step_id: [_criterion(c, situation) for c in spec.criteria] for step_id, spec in scenario.step_specs().items()}
     anti_patterns = [pattern for anti in antis for pattern in anti.patterns]
@@ -171,7 +173,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         criteria=criteria,
         anti_patterns=antis,
         vocabulary=vocabulary,
-        own_words=own_words,
+        own_weight=own_weight,
         echoes=frozenset().union(*(_shingles(analyse(part).keys) for part in _given_texts(scenario))),
         pattern_sets={
             step_id: PatternSet(
@@ -227,6 +229,11 @@ def _given_texts(scenario: Scenario) -> list[str]:
 
 
 def _content_stems(scenario: Scenario, with_rubric: bool = True) -> set[str]:
+    return set(_content_counts(scenario, with_rubric))
+
+
+def _content_counts(scenario: Scenario, with_rubric: bool = True) -> Counter[str]:
+    """The content stems of the scenario's text, with how often it uses each."""
     parts = [scenario.title, scenario.summary, scenario.brief]
     parts += [f"{s.name} {s.interest}" for s in scenario.stakeholders]
     parts += [f"{s.name} {s.description} {s.access}" for s in scenario.context_sources]
@@ -234,7 +241,7 @@ def _content_stems(scenario: Scenario, with_rubric: bool = True) -> set[str]:
     parts += scenario.constraints.other
     if with_rubric:
         parts += [c.description for spec in scenario.step_specs().values() for c in spec.criteria]
-    return set(filter(_is_content, analyse(" ".join(parts)).keys))
+    return Counter(filter(_is_content, analyse(" ".join(parts)).keys))
 
 
 COMMON_STEMS_FILE = "common_stems.txt"  # in workbook/data: the result of compute_common_stems(), one stem a line
@@ -639,7 +646,8 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     Two signals, multiplied. (1) What share of the answer's distinct content
     words are distinctive of this scenario (never below DISTINCT_FLOOR). (2) What the answer keeps coming
     back to: of the content words it uses more than once (the field's own
-    vocabulary aside), the share the scenario's text also uses. A design for a
+    vocabulary aside), the share the scenario's text also uses, each word
+    counted half when that text uses it only once (PASSING_WEIGHT). A design for a
     neighbouring product shares some words with this one, but its repeated
     nouns are its own (claims, receipts, diners), not this scenario's.
 
@@ -653,8 +661,10 @@ def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str
     total = sum(written[word] for word in repeated)
     if total < REPEATED_MIN:
         return distinct
-    # An own word counts for its uses in counted text, less its uses in text set aside.
-    own = sum(max(0, 2 * content[word] - written[word]) for word in repeated if word in compiled.own_words)
+    # An own word counts for its uses in counted text, less its uses in text set aside, and in full only
+    # when the scenario's own text uses it more than once: a word it mentions in passing ("claims") is
+    # not what it is about (PASSING_WEIGHT).
+    own = sum(max(0, 2 * content[word] - written[word]) * compiled.own_weight.get(word, 0.0) for word in repeated)
     return distinct * _ramp(own / total, REPEATED_FROM, REPEATED_AT)
 
 

@@ -13,9 +13,9 @@ import random
 import sys
 from pathlib import Path
 
-import yaml
-
 from workbook import Answers, load_all, score
+from workbook.calibration import load_sets, scenario_for
+from workbook.scenario import Scenario
 from workbook.steps import STEP_IDS
 
 HERE = Path(__file__).parent
@@ -25,16 +25,13 @@ SAMPLE = 40
 SEED = 11
 
 
-def _calibration_sets() -> list[tuple[str, Answers]]:
+def _calibration_sets() -> list[tuple[str, Answers, Scenario]]:
+    """Every labelled set, with the scenario it answers (shipped, or from a scenarios/ folder beside it)."""
     found = []
     for folder in CALIBRATION_DIRS:
-        for path in sorted(folder.rglob("*.yaml")) if folder.is_dir() else []:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or "sets" not in data:
-                continue
-            for item in data["sets"]:
-                answers = {s: t or "" for s, t in (item.get("answers") or {}).items()}
-                found.append((f"calibration/{path.parent.name}/{path.stem}/{item['name']}", Answers(data["scenario"], answers)))
+        for item in load_sets(folder) if folder.is_dir() else []:
+            path = Path(item.source)
+            found.append((f"calibration/{path.parent.name}/{path.stem}/{item.name}", item.answers, scenario_for(item)))
     return found
 
 
@@ -53,18 +50,18 @@ def _sampled_sets(scenarios) -> list[tuple[str, Answers]]:
     return found
 
 
-def corpus() -> list[tuple[str, Answers]]:
+def corpus() -> list[tuple[str, Answers, Scenario]]:
     scenarios, _ = load_all()
     references = [
-        (f"reference/{s.id}", Answers(s.id, {step: spec.reference_answer for step, spec in s.step_specs().items()}))
+        (f"reference/{s.id}", Answers(s.id, {step: spec.reference_answer for step, spec in s.step_specs().items()}), s)
         for s in scenarios.values()
     ]
-    return references + _calibration_sets() + _sampled_sets(scenarios)
+    sampled = [(name, answers, scenarios[answers.scenario]) for name, answers in _sampled_sets(scenarios)]
+    return references + _calibration_sets() + sampled
 
 
 def reports() -> dict[str, dict]:
-    scenarios, _ = load_all()
-    return {name: score(answers, scenarios[answers.scenario]).to_dict() for name, answers in corpus()}
+    return {name: score(answers, scenario).to_dict() for name, answers, scenario in corpus()}
 
 
 if __name__ == "__main__":
