@@ -324,3 +324,22 @@ def test_a_word_the_scenario_mentions_once_is_not_its_subject(tmp_path):
         totals.append(score(Answers(scenario.id, answers), scenario).total)
     once, twice = totals
     assert once < twice, totals
+
+
+@pytest.mark.parametrize(
+    "placeholder, decided",
+    [
+        ("Someone must sign off before a large refund is paid.", "A support lead signs off every refund over $75 before it is paid."),
+        ("The refund cap has to be enforced somewhere.", "The refund service enforces the cap, not the prompt."),
+        ("Certain checks are mandatory before a refund is issued.", "lookup_order and the fraud check run before every refund."),
+    ],
+)
+def test_a_placeholder_for_who_or_where_decides_nothing(placeholder, decided):
+    """'Someone must sign off' leaves the decision open: it earns nothing, as 'we will decide who' does."""
+    from workbook import exclusions
+    from workbook.matching import analyse
+
+    for text, expected in ((placeholder, True), (decided, False)):
+        segment = analyse(text).segments[0]
+        assert exclusions.undecided(segment, analyse(text).keys) is expected, text
+    assert not exclusions.undecided(analyse("The assistant must never say whether something is covered.").segments[0])

@@ -187,7 +187,19 @@ _UNDECIDED = re.compile(
 _DECIDED_AFTER = re.compile(r"[:;—–][^:;]*(?:\d|→|->|=>|\b(?:if|only|always|never|at most|at least|no more than|under|above|below)\b)", re.IGNORECASE)
 
 
+# "Someone must sign off", "the cap has to be enforced somewhere", "certain checks are mandatory": the
+# who, where or what of the decision left as a placeholder. A number, an arrow, a prohibition ("must
+# never say whether something is covered") or a colon after it (the list it stands for) states one.
+_PLACEHOLDER = re.compile(
+    r"\b(?:someone|somebody|something|somewhere|somehow|(?:some|certain) (?!of\b)\w+)\b[^.;:,?!()]{0,40}?"
+    r"\b(?:must|should|has to|have to|needs? to|is (?:mandatory|required|needed)|are (?:mandatory|required|needed))\b"
+    r"|\b(?:must|should|has to|have to|needs? to|will|shall)\b(?: \w+){0,4}? (?:somewhere|somehow|something|someone|somebody)\b",
+    re.IGNORECASE,
+)
+_STATED = re.compile(r"\d|→|->|=>|\b(?:never|not|no|cannot|can't|won't|mustn't|shouldn't|don't|doesn't)\b", re.IGNORECASE)
 _UNDECIDED_FAST, _DECIDED_AFTER_FAST = Caseless(_UNDECIDED), Caseless(_DECIDED_AFTER)
+_PLACEHOLDER_FAST, _STATED_FAST = Caseless(_PLACEHOLDER), Caseless(_STATED)
+_PLACEHOLDER_WORDS = frozenset(stem(w) for w in "someone somebody something somewhere somehow some certain".split())
 _UNDECIDED_WORDS = frozenset(
     stem(w)
     for w in """decide determine define identify describe list specify choose pick work figure find establish agree clarify
@@ -198,13 +210,18 @@ _UNDECIDED_WORDS = frozenset(
 
 
 def undecided(segment: Segment, keys: list[str] | None = None) -> bool:
-    """The sentence defers the decision ("we will decide which ...") and does not go on to state it.
+    """The sentence defers the decision ("we will decide which ...", "someone must sign off") and does not
+    go on to state it.
 
     `keys`, the sentence's stems, let the expression be skipped when none of its verbs occurs."""
-    if keys is not None and _UNDECIDED_WORDS.isdisjoint(keys):
+    if keys is None or not _UNDECIDED_WORDS.isdisjoint(keys):
+        match = _UNDECIDED_FAST.search(segment.text)
+        if match and not _DECIDED_AFTER_FAST.search(segment.text, match.end()):
+            return True
+    if keys is not None and _PLACEHOLDER_WORDS.isdisjoint(keys):
         return False
-    match = _UNDECIDED_FAST.search(segment.text)
-    return bool(match) and not _DECIDED_AFTER_FAST.search(segment.text, match.end())
+    match = _PLACEHOLDER_FAST.search(segment.text)
+    return bool(match) and ":" not in segment.text[match.end():] and not _STATED_FAST.search(segment.text)
 
 
 # --- safeguards turned down --------------------------------------------------------------------------
