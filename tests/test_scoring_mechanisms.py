@@ -343,3 +343,18 @@ def test_a_placeholder_for_who_or_where_decides_nothing(placeholder, decided):
         segment = analyse(text).segments[0]
         assert exclusions.undecided(segment, analyse(text).keys) is expected, text
     assert not exclusions.undecided(analyse("The assistant must never say whether something is covered.").segments[0])
+
+
+@pytest.mark.parametrize(
+    "step_id, weak, sound",
+    [
+        ("tool_execution", "The $75 refund cap is written into the system prompt and the model follows it.",
+         "The refund service enforces the $75 cap, independent of the prompt."),
+        ("safety_checks", "For a suspected fraud case the model uses its own judgement about whether to refund.",
+         "A suspected fraud case goes to an agent, who decides whether to refund."),
+    ],
+)
+def test_limits_in_the_prompt_and_the_models_own_judgement_are_named_in_any_scenario(step_id, weak, sound):
+    weak_ids = {h.id for h in _step(REFUND, step_id, weak).anti_patterns}
+    assert weak_ids & {"limits-in-the-prompt", "model-own-judgement"}, weak_ids
+    assert not {h.id for h in _step(REFUND, step_id, sound).anti_patterns} & {"limits-in-the-prompt", "model-own-judgement"}

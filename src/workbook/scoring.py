@@ -81,8 +81,9 @@ FUNCTION_WORDS = frozenset(
     not no only each every any all per which who what how where there here have has had""".split()
 )
 CONDITIONALS = frozenset(stem(w) for w in "if when whenever unless until once otherwise then after before".split())
-NEGATIONS = frozenset(
-    stem(w) for w in "not never no without avoid instead rather don't won't cannot can't isn't shouldn't doesn't nor neither".split()
+NEGATIONS = frozenset(  # words that turn a weak move down when they stand just before it ("independent of the prompt")
+    stem(w) for w in """not never no without avoid instead rather don't won't cannot can't isn't shouldn't doesn't nor neither
+    nothing independent independently outside beyond regardless""".split()
 )
 GENERIC_WORDS = frozenset(
     stem(w)
@@ -392,17 +393,29 @@ def _exclude_grader_addressed(step: _StepText) -> None:
 def _exclude_anti_patterns(step: _StepText, compiled: _CompiledScenario) -> None:
     text, matches = step.text, step.matches
     matched_antis = {compiled.anti_of_pattern[p] for p in matches if p in compiled.anti_of_pattern}
+    numbered = set(map(text.segment_of.__getitem__, text.positions("{num}"))) if matched_antis else set()
     for anti in (a for a in compiled.anti_patterns if a in matched_antis):
         touched = {(index, pattern) for pattern in anti.patterns for index in matches.get(pattern, ())}
         found = sorted({index for index, pattern in touched if not _rejects(text, matches[pattern][index], pattern)})
         for index, _ in touched:
-            # A sentence that only rejects the weak move costs nothing but earns nothing either:
-            # crediting it would let an appended anti-pattern raise a score.
-            step.excluded.setdefault(index, f"Anti-pattern: {anti.title}")
+            # A sentence that only rejects the weak move costs nothing but earns nothing either: crediting
+            # "not the biggest model" would let an appended anti-pattern raise a score. One that goes on to
+            # state the alternative ("the refund service enforces the caps, not the prompt: at most $75")
+            # is a decision, and counts.
+            if index in found or not _states_the_alternative(text, text.segments[index], numbered):
+                step.excluded.setdefault(index, f"Anti-pattern: {anti.title}")
         if found:
             quote = _quote(text.segments[found[0]])
             penalty = anti.penalty if step.step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
             step.hits.append(AntiPatternHit(anti.id, anti.title, step.step_id, quote, anti.better, anti.source, penalty))
+
+
+ALTERNATIVE_KEYS = 12  # a rejecting sentence this long says more than the rejection
+
+
+def _states_the_alternative(text: Text, segment: Segment, numbered: set[int]) -> bool:
+    """Long enough, or specific (a number or a relation), to say what is done instead."""
+    return segment.end - segment.start >= ALTERNATIVE_KEYS or segment.index in numbered or bool(_RELATION_CHARS.search(segment.text))
 
 
 def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, seen: dict[int, str]) -> None:
