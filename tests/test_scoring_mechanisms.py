@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbook import Answers, load_all, load_scenario, score
+from workbook import Answers, load_all, load_scenario, score, scoring
 
 SCENARIOS = load_all()[0]
 REFUND = load_scenario("support-refund-agent")
@@ -358,3 +358,27 @@ def test_limits_in_the_prompt_and_the_models_own_judgement_are_named_in_any_scen
     weak_ids = {h.id for h in _step(REFUND, step_id, weak).anti_patterns}
     assert weak_ids & {"limits-in-the-prompt", "model-own-judgement"}, weak_ids
     assert not {h.id for h in _step(REFUND, step_id, sound).anti_patterns} & {"limits-in-the-prompt", "model-own-judgement"}
+
+
+def test_key_value_lines_and_table_rows_are_one_idea_each():
+    """Notes written as 'key: value' lines or a table are split per line, so each line is judged, and quoted, alone."""
+    from workbook.matching import analyse
+
+    notes = "credential: per-ticket token, 1 h TTL\nenforcement: branch protection\n| tool | who |\n| merge | nobody |"
+    assert [s.text for s in analyse(notes).segments] == [
+        "credential: per-ticket token, 1 h TTL", "enforcement: branch protection", "tool | who |", "merge | nobody |",
+    ]
+    wrapped = "the agent waits for\nthe reviewer to approve."
+    assert len(analyse(wrapped).segments) == 1  # a hard-wrapped sentence stays one
+
+
+def test_a_labelled_list_of_concrete_things_is_a_decision_but_a_list_of_jargon_is_not():
+    from workbook.matching import analyse
+
+    def quality(line):
+        text = analyse(line)
+        return scoring._segment_quality(line, text.keys, False)
+
+    assert quality("red team: satire, namesakes, retracted pieces, quoted accusations") == scoring.SENTENCE_CREDIT
+    assert quality("safety: guardrails, evals, monitoring, red teaming") == scoring.FRAGMENT_CREDIT
+    assert quality("satire, namesakes, retracted pieces, quoted accusations") == scoring.FRAGMENT_CREDIT

@@ -39,8 +39,9 @@ PREFIX_MEMO_WORDS = 50_000  # words whose pattern prefixes a pattern set remembe
 GAP_WORDS = frozenset("it them this that these those everything all him her us one".split())
 
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
-# something that starts a new line of thought (capital, digit, bullet). A break
-# before a lowercase word is a hard-wrapped sentence and does not split it.
+# something that starts a new line of thought (capital, digit, bullet, a table row,
+# a lowercase "key: value" line). Any other break before a lowercase word is a
+# hard-wrapped sentence and does not split it.
 # A run of punctuation is one boundary, and none at all when it opens with a
 # full stop right after e.g, i.e, etc or vs.
 # Every alternative opens with one of the same few characters, written as one class so the engine
@@ -50,7 +51,7 @@ _BOUNDARY = re.compile(
     r"[.!?;\n](?:"
     r"(?<=\.)(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
     r"|(?<=[!?;])(?<![.!?;].)[.!?;]*(?=\s|$)"
-    r"|(?<=\n)[ \t]*(?:\n|[-*•#>]|(?=[A-Z0-9])))"
+    r"|(?<=\n)[ \t]*(?:\n|[-*•#>|]|(?=[A-Z0-9])|(?=[a-z][a-z0-9 _/&'-]{0,30}:(?:\s|$))))"
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
 _TIME_UNITS = frozenset(

@@ -123,6 +123,11 @@ VAGUE_COMMITMENT = re.compile(
 RELATION_MARKS = ("→", "->", "=>", "⇒", "=", "<", ">", "≤", "≥")
 _VAGUE_FAST = Caseless(VAGUE_COMMITMENT)
 # Every relation mark holds one of these characters ("->" and "=>" end in ">"): one scan finds any of them.
+# "scope: read-only, one repo": a labelled value states what the label is, as a short sentence would; a
+# labelled list of concrete things ("red team: satire, namesakes, retracted pieces") is a decision, where a
+# list of the field's own words ("safety: guardrails, evals, monitoring") stays a list of keywords.
+CONCRETE_LIST = 0.6  # share of a labelled list's content words outside the design vocabulary
+_LABELLED_VALUE = re.compile(r"\s*[\w][\w /&'-]{0,30}:\s+\S")
 _RELATION_CHARS = re.compile("[" + re.escape("".join(sorted({mark[-1] for mark in RELATION_MARKS}))) + "]")
 
 
@@ -329,11 +334,20 @@ def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
     if count < 3:
         return FRAGMENT_CREDIT
     items = 1 + piece.count(",") + piece.count(";") + piece.count("/") + piece.count(" and ")
-    if items >= 3 and count / items <= 2.5:
+    if items >= 3 and count / items <= 2.5 and not (_LABELLED_VALUE.match(piece) and _concrete_share(keys) >= CONCRETE_LIST):
         return FRAGMENT_CREDIT
-    if count < 6 and not any(map(FUNCTION_WORDS.__contains__, keys)):
+    if count < 6 and not any(map(FUNCTION_WORDS.__contains__, keys)) and not _LABELLED_VALUE.match(piece):
         return FRAGMENT_CREDIT
     return SENTENCE_CREDIT
+
+
+def _concrete_share(keys: list[str]) -> float:
+    """Share of the content words that are not the field's design vocabulary."""
+    content = [k for k in keys if _is_content(k)]
+    if not content:
+        return 0.0
+    design = design_vocabulary()
+    return sum(k not in design for k in content) / len(content)
 
 
 def _shingles(keys: list[str]) -> set[int]:
