@@ -565,6 +565,23 @@ def test_import_workbook_stays_light():
     assert result.stdout.strip() == ""
 
 
+def test_the_form_is_made_without_importing_the_scorer(tmp_path):
+    """The grader's name is checked against the registry; its module (and the scorer's patterns) load in warm_up."""
+    code = f"""
+import sys
+from workbook.form import PracticeForm
+form = PracticeForm({FIRST!r}, {str(tmp_path / 'a.json')!r}, work_dir={str(tmp_path)!r})
+loaded = [m for m in ('workbook.scoring', 'workbook.exclusions', 'workbook.graders.offline') if m in sys.modules]
+assert not loaded, loaded
+form.warm_up()
+form._warm.join(30)
+assert 'workbook.graders.offline' in sys.modules and form._grader_obj is not None
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    with pytest.raises(ValueError, match="grader: unknown grader 'nope'"):
+        build(tmp_path, grader="nope")
+
+
 def test_show_report_repeats_problems_for_batch_runs(tmp_path, _no_display):
     path = tmp_path / "broken.json"
     path.write_text("{broken")

@@ -90,7 +90,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         from .graders import UnknownGraderError, graders
 
         try:
-            graders.factory(grader)  # the name is checked now; the grader itself is made on first use
+            graders.check(grader)  # the name only: the grader is made on first use (off the form's path, by warm_up)
         except UnknownGraderError as error:
             raise ValueError(f"grader: {error}") from None
         if mode not in MODES:
