@@ -582,6 +582,37 @@ assert 'workbook.graders.offline' in sys.modules and form._grader_obj is not Non
         build(tmp_path, grader="nope")
 
 
+def widget_ids(widget) -> set[str]:
+    """The models a widget tree opens: the widget, its layout and style, and every child's."""
+    found = {widget.model_id}
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, W.Widget):
+            found.add(part.model_id)
+    for child in getattr(widget, "children", ()):
+        found |= widget_ids(child)
+    return found
+
+
+def test_the_transfer_panel_opens_on_a_click(tmp_path):
+    from workbook.transfer import transfer_panel
+
+    form = build(tmp_path)
+    form.panel("user_intent").text.value = "Support agents at a 40-person team."
+    panel = transfer_panel(form, display=False)
+    closed = widget_ids(panel.widget)
+    assert "Keep your work" in panel.widget.children[0].value and not panel.opened
+    assert len(closed) <= 7, "closed, the panel is the intro and one button"
+    panel.open_button.click()
+    assert panel.opened and len(widget_ids(panel.widget)) > len(closed)
+    panel.answers_button.click()
+    assert "download=" in panel.link.value and "wb-download" in panel.link.value
+    # code that touches a part opens the panel too
+    other = transfer_panel(form, display=False)
+    other.restore(b"not json", "mine.json")
+    assert other.opened and "Not restored" in other.status.value
+
+
 def test_show_report_repeats_problems_for_batch_runs(tmp_path, _no_display):
     path = tmp_path / "broken.json"
     path.write_text("{broken")
