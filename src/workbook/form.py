@@ -177,7 +177,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         return self._shared_style("html", HTMLStyle)
 
     def _html(self, value: str = "") -> W.HTML:
-        return W.HTML(value, style=self._html_style, layout=self._shared("html"))
+        return W.HTML(value, style=self._html_style, layout=self._shared("plain"))
 
     def _button(self, description: str, layout: W.Layout | None = None, **kwargs) -> W.Button:
         style = self._shared_style("button", W.ButtonStyle)
@@ -207,7 +207,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         finally:
             self._restoring = False
         self.tabs = W.Tab(children=[p.box for p in self.panels.values()], titles=self._titles(), selected_index=tab,
-                          layout=self._shared("tabs"))
+                          layout=self._shared("plain"))
         self.tabs.observe(lambda change: self._on_tab(change["new"]), names="selected_index")
         answered = self._answered()
         self.progress = W.IntProgress(
@@ -229,7 +229,9 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         )
         self.score_button.on_click(lambda _b: self.score_all())
         self.export_button.on_click(lambda _b: self.export_design())
-        self.actions = W.HBox([self.score_button, self.export_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
+        # a mock hides this row on its own, so there it needs a layout of its own
+        actions_layout = row if self.clock is None else W.Layout(align_items="center", flex_flow="row wrap")
+        self.actions = W.HBox([self.score_button, self.export_button], layout=actions_layout)
         self._top += [W.HBox([self.progress, self.save_status], layout=row), self.tabs, self.actions]
         self.widget = W.VBox(self._children(), layout=W.Layout(width="100%"), _dom_classes=("wb-practice",))
         self._notice_refresh()
