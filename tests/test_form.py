@@ -582,6 +582,21 @@ assert 'workbook.graders.offline' in sys.modules and form._grader_obj is not Non
         build(tmp_path, grader="nope")
 
 
+def test_a_grader_that_cannot_be_loaded_falls_back_to_offline_with_a_notice(tmp_path, _no_display):
+    from workbook.graders import graders
+
+    graders.register("broken-for-test", "workbook.no_such_module:Grader")
+    try:
+        form = build(tmp_path, grader="broken-for-test")  # the name is known: the form is made
+        form.panel("user_intent").text.value = "Support agents at a 40-person team; success is 30% fewer escalations."
+        form.show_report()
+    finally:
+        graders._factories.pop("broken-for-test", None)
+    notes, live = _no_display
+    assert "broken-for-test grader is not available" in notes._repr_mimebundle_()["text/plain"]
+    assert live.report is not None and live.report.grader == "offline", "the offline scorer graded it"
+
+
 def widget_ids(widget) -> set[str]:
     """The models a widget tree opens: the widget, its layout and style, and every child's."""
     found = {widget.model_id}

@@ -104,6 +104,7 @@ class WholeDesign:
         only a placeholder until the end. Returns None so the cell shows it once.
         """
         saved = self._saved_note()
+        report = self._grade_whole() if self.revealing else None  # first: grading may add a notice (no such grader)
         problems = [message for kind, message in self.notices if kind in ("error", "warn")]
         if saved:
             problems.append(saved)
@@ -111,7 +112,6 @@ class WholeDesign:
             self._show(_Notes(problems))
         if "report_view" in self.__dict__:
             self.report_view.layout.display = "none"  # the report lives below the form from now on
-        report = self._grade_whole() if self.revealing else None
         if report is not None:
             self.last_report = report
         if self._live is None:
