@@ -108,7 +108,10 @@ def test_only_the_open_tab_is_built(tmp_path):
 
 def test_practice_displays_the_form(tmp_path, _no_display):
     form = practice(FIRST, tmp_path / "a.json", work_dir=tmp_path)
-    assert _no_display == [form.widget]
+    (shown,) = _no_display
+    bundle = shown._repr_mimebundle_()
+    assert shown.widget is form.widget and bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.widget.model_id
+    assert bundle["text/plain"].startswith(f"The practice form for {FIRST}")
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,17 @@ def _display(obj) -> None:
     display(obj)
 
 
+class _View:
+    """A widget as one display output, with a plain-text line for readers without widgets."""
+
+    def __init__(self, widget: W.Widget, text: str):
+        self.widget = widget
+        self.text = text
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return H.widget_bundle(self.widget.model_id, self.text)
+
+
 class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
     """The practice notebook's form. Build it with `practice(...)`; `widget` is what is shown."""
 
@@ -475,8 +486,11 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
     def _show(self, obj) -> None:
         _display(obj)  # looked up here at each call: tests replace it
 
+    def _view(self) -> _View:
+        return _View(self.widget, f"The practice form for {self.scenario.id} ({self.mode}): open this notebook in Jupyter to use it.")
+
     def _ipython_display_(self) -> None:
-        _display(self.widget)
+        _display(self._view())
 
     def __repr__(self) -> str:
         return f"<PracticeForm {self.scenario.id} ({self.mode}) {self.progress.value}/{len(STEPS)} answered, saving to {self.answers_path}>"
@@ -505,7 +519,7 @@ def practice(
         exercises=exercises,
     )
     if display:
-        _display(form.widget)
+        _display(form._view())
         carry.show(form.answers())  # the saved notebook carries the answers for `workbook grade`
         form.carried = True
     form.warm_up()

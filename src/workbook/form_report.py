@@ -158,12 +158,11 @@ class _LiveReport:
         self.report = report
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = dict(self.widget._repr_mimebundle_() or {})
-        bundle["text/html"] = self.widget.value
         if self.report is None:
-            bundle["text/plain"] = "Mock interview: the report appears when the clock stops."
+            bundle = H.widget_bundle(self.widget.model_id, "Mock interview: the report appears when the clock stops.")
         else:
-            bundle["text/plain"] = self.report.to_text()
+            bundle = H.widget_bundle(self.widget.model_id, self.report.to_text())
             bundle[REPORT_MIME] = self.report.to_dict()
+        bundle["text/html"] = self.widget.value
         return bundle
 
