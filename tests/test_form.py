@@ -108,7 +108,10 @@ def test_only_the_open_tab_is_built(tmp_path):
 
 def test_practice_displays_the_form(tmp_path, _no_display):
     form = practice(FIRST, tmp_path / "a.json", work_dir=tmp_path)
-    assert _no_display == [form.widget]
+    (shown,) = _no_display
+    bundle = shown._repr_mimebundle_()
+    assert shown.widget is form.widget and bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.widget.model_id
+    assert bundle["text/plain"].startswith(f"The practice form for {FIRST}")
 
 
 @pytest.mark.parametrize(
@@ -563,6 +566,69 @@ def test_import_workbook_stays_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == ""
+
+
+def test_the_form_is_made_without_importing_the_scorer(tmp_path):
+    """The grader's name is checked against the registry; its module (and the scorer's patterns) load in warm_up."""
+    code = f"""
+import sys
+from workbook.form import PracticeForm
+form = PracticeForm({FIRST!r}, {str(tmp_path / 'a.json')!r}, work_dir={str(tmp_path)!r})
+loaded = [m for m in ('workbook.scoring', 'workbook.exclusions', 'workbook.graders.offline') if m in sys.modules]
+assert not loaded, loaded
+form.warm_up()
+form._warm.join(30)
+assert 'workbook.graders.offline' in sys.modules and form._grader_obj is not None
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    with pytest.raises(ValueError, match="grader: unknown grader 'nope'"):
+        build(tmp_path, grader="nope")
+
+
+def test_a_grader_that_cannot_be_loaded_falls_back_to_offline_with_a_notice(tmp_path, _no_display):
+    from workbook.graders import graders
+
+    graders.register("broken-for-test", "workbook.no_such_module:Grader")
+    try:
+        form = build(tmp_path, grader="broken-for-test")  # the name is known: the form is made
+        form.panel("user_intent").text.value = "Support agents at a 40-person team; success is 30% fewer escalations."
+        form.show_report()
+    finally:
+        graders._factories.pop("broken-for-test", None)
+    notes, live = _no_display
+    assert "broken-for-test grader is not available" in notes._repr_mimebundle_()["text/plain"]
+    assert live.report is not None and live.report.grader == "offline", "the offline scorer graded it"
+
+
+def widget_ids(widget) -> set[str]:
+    """The models a widget tree opens: the widget, its layout and style, and every child's."""
+    found = {widget.model_id}
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, W.Widget):
+            found.add(part.model_id)
+    for child in getattr(widget, "children", ()):
+        found |= widget_ids(child)
+    return found
+
+
+def test_the_transfer_panel_opens_on_a_click(tmp_path):
+    from workbook.transfer import transfer_panel
+
+    form = build(tmp_path)
+    form.panel("user_intent").text.value = "Support agents at a 40-person team."
+    panel = transfer_panel(form, display=False)
+    closed = widget_ids(panel.widget)
+    assert "Keep your work" in panel.widget.children[0].value and not panel.opened
+    assert len(closed) <= 7, "closed, the panel is the intro and one button"
+    panel.open_button.click()
+    assert panel.opened and len(widget_ids(panel.widget)) > len(closed)
+    panel.answers_button.click()
+    assert "download=" in panel.link.value and "wb-download" in panel.link.value
+    # code that touches a part opens the panel too
+    other = transfer_panel(form, display=False)
+    other.restore(b"not json", "mine.json")
+    assert other.opened and "Not restored" in other.status.value
 
 
 def test_show_report_repeats_problems_for_batch_runs(tmp_path, _no_display):

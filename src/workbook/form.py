@@ -72,6 +72,17 @@ def _display(obj) -> None:
     display(obj)
 
 
+class _View:
+    """A widget as one display output, with a plain-text line for readers without widgets."""
+
+    def __init__(self, widget: W.Widget, text: str):
+        self.widget = widget
+        self.text = text
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return H.widget_bundle(self.widget.model_id, self.text)
+
+
 class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
     """The practice notebook's form. Build it with `practice(...)`; `widget` is what is shown."""
 
@@ -90,7 +101,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         from .graders import UnknownGraderError, graders
 
         try:
-            graders.factory(grader)  # the name is checked now; the grader itself is made on first use
+            graders.check(grader)  # the name only: the grader is made on first use (off the form's path, by warm_up)
         except UnknownGraderError as error:
             raise ValueError(f"grader: {error}") from None
         if mode not in MODES:
@@ -177,7 +188,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         return self._shared_style("html", HTMLStyle)
 
     def _html(self, value: str = "") -> W.HTML:
-        return W.HTML(value, style=self._html_style, layout=self._shared("html"))
+        return W.HTML(value, style=self._html_style, layout=self._shared("plain"))
 
     def _button(self, description: str, layout: W.Layout | None = None, **kwargs) -> W.Button:
         style = self._shared_style("button", W.ButtonStyle)
@@ -207,7 +218,7 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         finally:
             self._restoring = False
         self.tabs = W.Tab(children=[p.box for p in self.panels.values()], titles=self._titles(), selected_index=tab,
-                          layout=self._shared("tabs"))
+                          layout=self._shared("plain"))
         self.tabs.observe(lambda change: self._on_tab(change["new"]), names="selected_index")
         answered = self._answered()
         self.progress = W.IntProgress(
@@ -229,7 +240,9 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
         )
         self.score_button.on_click(lambda _b: self.score_all())
         self.export_button.on_click(lambda _b: self.export_design())
-        self.actions = W.HBox([self.score_button, self.export_button], layout=W.Layout(align_items="center", flex_flow="row wrap"))
+        # a mock hides this row on its own, so there it needs a layout of its own
+        actions_layout = row if self.clock is None else W.Layout(align_items="center", flex_flow="row wrap")
+        self.actions = W.HBox([self.score_button, self.export_button], layout=actions_layout)
         self._top += [W.HBox([self.progress, self.save_status], layout=row), self.tabs, self.actions]
         self.widget = W.VBox(self._children(), layout=W.Layout(width="100%"), _dom_classes=("wb-practice",))
         self._notice_refresh()
@@ -473,8 +486,11 @@ class PracticeForm(MockControls, WholeDesign, Export, Claims, Grading):
     def _show(self, obj) -> None:
         _display(obj)  # looked up here at each call: tests replace it
 
+    def _view(self) -> _View:
+        return _View(self.widget, f"The practice form for {self.scenario.id} ({self.mode}): open this notebook in Jupyter to use it.")
+
     def _ipython_display_(self) -> None:
-        _display(self.widget)
+        _display(self._view())
 
     def __repr__(self) -> str:
         return f"<PracticeForm {self.scenario.id} ({self.mode}) {self.progress.value}/{len(STEPS)} answered, saving to {self.answers_path}>"
@@ -503,7 +519,7 @@ def practice(
         exercises=exercises,
     )
     if display:
-        _display(form.widget)
+        _display(form._view())
         carry.show(form.answers())  # the saved notebook carries the answers for `workbook grade`
         form.carried = True
     form.warm_up()

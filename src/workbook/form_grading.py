@@ -73,19 +73,19 @@ class Grading:
     def warm_up(self) -> None:
         """Score the restored answers on a daemon thread once the form is shown.
 
-        The scorer compiles its patterns on first use, and the Claude grader imports
-        the SDK; doing that while the front end draws the form (or papermill writes the
-        cell's output) makes the first check and the report cell answer sooner.
-        Nothing is shown by it.
+        The grader's module is imported here, not when the form is made: the offline
+        grader's import compiles the scorer's patterns, and the Claude grader imports
+        the SDK. Doing that, and the first scoring, while the front end draws the form
+        (or papermill writes the cell's output) makes the first check and the report
+        cell answer sooner. Nothing is shown by it.
         """
         answered = any(t.strip() for t in self.store.texts.values())
-        if self._warm is not None or not (answered or self.grader != DEFAULT_GRADER):
+        if self._warm is not None:
             return
 
         def work() -> None:
             try:
-                if self.grader != DEFAULT_GRADER:
-                    self.grader_impl()  # e.g. the anthropic SDK's import, off the thread that serves the buttons
+                self.grader_impl()  # off the thread that serves the buttons
                 if answered:
                     self.offline_report()
             except Exception:  # noqa: BLE001 - a button press scores again and reports any problem

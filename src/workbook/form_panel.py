@@ -77,7 +77,7 @@ class StepPanel:
             return box
         if name in StepPanel.LATER and "built" in self.__dict__:
             self.ensure()
-            widget = self.form._html("") if name != "claim_box" else W.VBox(layout=self.form._shared("claims"))
+            widget = self.form._html("") if name != "claim_box" else W.VBox(layout=self.form._shared("plain"))
             self.__dict__[name] = widget
             self.place()
             return widget

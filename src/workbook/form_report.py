@@ -104,6 +104,7 @@ class WholeDesign:
         only a placeholder until the end. Returns None so the cell shows it once.
         """
         saved = self._saved_note()
+        report = self._grade_whole() if self.revealing else None  # first: grading may add a notice (no such grader)
         problems = [message for kind, message in self.notices if kind in ("error", "warn")]
         if saved:
             problems.append(saved)
@@ -111,7 +112,6 @@ class WholeDesign:
             self._show(_Notes(problems))
         if "report_view" in self.__dict__:
             self.report_view.layout.display = "none"  # the report lives below the form from now on
-        report = self._grade_whole() if self.revealing else None
         if report is not None:
             self.last_report = report
         if self._live is None:
@@ -158,12 +158,11 @@ class _LiveReport:
         self.report = report
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = dict(self.widget._repr_mimebundle_() or {})
-        bundle["text/html"] = self.widget.value
         if self.report is None:
-            bundle["text/plain"] = "Mock interview: the report appears when the clock stops."
+            bundle = H.widget_bundle(self.widget.model_id, "Mock interview: the report appears when the clock stops.")
         else:
-            bundle["text/plain"] = self.report.to_text()
+            bundle = H.widget_bundle(self.widget.model_id, self.report.to_text())
             bundle[REPORT_MIME] = self.report.to_dict()
+        bundle["text/html"] = self.widget.value
         return bundle
 

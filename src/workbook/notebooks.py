@@ -129,7 +129,7 @@ def prepare_practice_notebook(
     from .graders import UnknownGraderError, graders
 
     try:
-        graders.factory(grader)
+        graders.check(grader)
     except UnknownGraderError as error:
         raise ValueError(f"grader: {error}") from None
     minutes = check_limit_minutes(time_limit_minutes) if mode == "mock" else DEFAULT_TIME_LIMIT

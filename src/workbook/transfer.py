@@ -162,30 +162,26 @@ def data_link(name: str, payload: bytes, mime: str, label: str) -> str:
 
 
 class TransferPanel:
-    """Download buttons and an upload widget for one form's answers (see the module docstring)."""
+    """Download buttons and an upload widget for one form's answers (see the module docstring).
 
-    def __init__(self, target: Any, *, work_dir: str | os.PathLike | None = None):
+    Shown closed: the intro and one button that opens the panel. The download buttons,
+    the upload and the status line are made when it is opened (or when code touches
+    them), since every widget is a comm message, also in a headless run. In app mode
+    the panel opens at once: it shows the code that brings the visitor back.
+    """
+
+    PARTS = frozenset("answers_button zip_button upload link status".split())
+
+    def __init__(self, target: Any, *, work_dir: str | os.PathLike | None = None, opened: bool = False):
         import ipywidgets as W
         from ipywidgets.widgets.widget_string import HTMLStyle
 
         self.target = target
         self.store = _store_of(target)
         self.work_dir = Path(work_dir) if work_dir is not None else self.store.path.parent
-        # one style and layout per kind (each widget, layout and style is a comm message); the answers
-        # button keeps its own layout, which the start notebook's panel hides
-        button_style, html_style, html_layout = W.ButtonStyle(), HTMLStyle(), W.Layout()
-        auto = W.Layout(width="auto")
-        self.answers_button = W.Button(description="Download my answers", icon="download", layout=W.Layout(width="auto"),
-                                       style=button_style, tooltip="A link to save the answers file on your computer")
-        self.zip_button = W.Button(description=f"Download {self.work_dir.name}/ as a zip", icon="file-archive-o",
-                                   layout=auto, style=button_style, tooltip="Everything in your work folder, in one zip")
-        self.upload = W.FileUpload(accept=".json,.zip", multiple=False, description="Restore answers", layout=auto, style=button_style,
-                                   tooltip="Upload an answers file (or a zip of my-work/) you downloaded earlier")
-        self.link = W.HTML("", style=html_style, layout=html_layout)
-        self.status = W.HTML("", style=html_style, layout=html_layout)
-        self.answers_button.on_click(lambda _b: self.offer_answers())
-        self.zip_button.on_click(lambda _b: self.offer_zip())
-        self.upload.observe(self._uploaded, names="value")
+        # one style and layout per kind (each widget, layout and style is a comm message)
+        self._button_style, self._html_style = W.ButtonStyle(), HTMLStyle()
+        self._auto, self._plain = W.Layout(width="auto"), W.Layout()
         intro = (
             "<b>Keep your work.</b> On Binder or a workshop server your files are deleted when the session ends: "
             "download your answers before you leave, and upload them here next time to carry on."
@@ -194,10 +190,48 @@ class TransferPanel:
 
         visitor = current_visitor()
         if visitor is not None:  # app mode: the code that brings this visitor back
-            intro = visitor_html(visitor) + intro
+            intro, opened = visitor_html(visitor) + intro, True
+        self.intro = W.HTML(intro, style=self._html_style, layout=self._plain)
+        self.opened = False
+        if opened:
+            self.widget = W.VBox(self._parts(), layout=self._plain, _dom_classes=("wb-transfer",))
+        else:
+            self.open_button = W.Button(description="Download or restore my answers", icon="download", layout=self._auto,
+                                        style=self._button_style, tooltip="Show the download links and the upload")
+            self.open_button.on_click(lambda _b: self.open())
+            self.widget = W.VBox([self.intro, self.open_button], layout=self._plain, _dom_classes=("wb-transfer",))
+
+    def __getattr__(self, name: str):
+        # only called for missing attributes: the panel's parts are made when it is opened
+        if name in TransferPanel.PARTS and "widget" in self.__dict__:
+            self.open()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def open(self) -> None:
+        """Show the download buttons and the upload (made now, the first time)."""
+        if not self.opened:
+            self.widget.children = self._parts()
+
+    def _parts(self) -> tuple:
+        import ipywidgets as W
+
+        self.opened = True
+        style, auto = self._button_style, self._auto
+        # the answers button keeps its own layout, which the start notebook's panel hides
+        self.answers_button = W.Button(description="Download my answers", icon="download", layout=W.Layout(width="auto"),
+                                       style=style, tooltip="A link to save the answers file on your computer")
+        self.zip_button = W.Button(description=f"Download {self.work_dir.name}/ as a zip", icon="file-archive-o",
+                                   layout=auto, style=style, tooltip="Everything in your work folder, in one zip")
+        self.upload = W.FileUpload(accept=".json,.zip", multiple=False, description="Restore answers", layout=auto, style=style,
+                                   tooltip="Upload an answers file (or a zip of my-work/) you downloaded earlier")
+        self.link = W.HTML("", style=self._html_style, layout=self._plain)
+        self.status = W.HTML("", style=self._html_style, layout=self._plain)
+        self.answers_button.on_click(lambda _b: self.offer_answers())
+        self.zip_button.on_click(lambda _b: self.offer_zip())
+        self.upload.observe(self._uploaded, names="value")
         row = W.HBox([self.answers_button, self.zip_button, self.upload], layout=W.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget = W.VBox([W.HTML(intro, style=html_style, layout=html_layout), row, self.link, self.status],
-                             layout=html_layout, _dom_classes=("wb-transfer",))
+        return (self.intro, row, self.link, self.status)
 
     def answers_download(self) -> tuple[str, bytes]:
         return self.store.path.name, answers_bytes(self.store)
@@ -250,7 +284,7 @@ class WorkPanel(TransferPanel):
         from .notebooks import work_dir as resolve
 
         folder = resolve(work_dir)
-        super().__init__(_FolderTarget(folder), work_dir=folder)
+        super().__init__(_FolderTarget(folder), work_dir=folder, opened=True)
         self.answers_button.layout.display = "none"  # several scenarios: the zip holds them all
 
     def restore(self, raw: bytes, name: str) -> Restored:

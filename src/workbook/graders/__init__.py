@@ -60,11 +60,19 @@ class GraderRegistry:
             self.register_entry_points()
         return sorted(self._factories)
 
-    def factory(self, name: str) -> Callable[..., Grader]:
+    def check(self, name: str) -> None:
+        """Raise UnknownGraderError unless `name` is registered; imports nothing of the grader itself.
+
+        The practice form checks the name before it is shown and makes the grader later:
+        importing the offline grader compiles the scorer's patterns.
+        """
         if name not in self._factories and not self._entry_points_read:
             self.register_entry_points()
         if name not in self._factories:
             raise UnknownGraderError(f"unknown grader {name!r} (known: {', '.join(self.names())})")
+
+    def factory(self, name: str) -> Callable[..., Grader]:
+        self.check(name)
         factory = self._factories[name]
         if isinstance(factory, EntryPoint):
             factory = factory.load()
