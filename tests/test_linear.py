@@ -182,3 +182,56 @@ def test_caseless_expressions_find_what_ignoring_case_finds(text):
         for pos in (0, len(text) // 2):
             fast, exact = expression.search(text, pos), expression.exact.search(text, pos)
             assert (fast and fast.span()) == (exact and exact.span()), name
+
+
+def _first_characters(items) -> set[str] | None:
+    """The characters a parsed expression can open with (zero-width assertions skipped); None when not only literals."""
+    from re import _constants as c
+
+    for op, av in items:
+        if op is c.AT:
+            continue
+        if op is c.LITERAL:
+            return {chr(av)}
+        if op is c.SUBPATTERN:
+            return _first_characters(av[3])
+        if op is c.BRANCH:
+            found: set[str] = set()
+            for branch in av[1]:
+                first = _first_characters(branch)
+                if first is None:
+                    return None
+                found |= first
+            return found
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            return _first_characters(av[2])
+        return None
+    return None
+
+
+def _letter_first_expressions() -> dict[str, re.Pattern[str]]:
+    from workbook import exclusions
+
+    found = {name: value for name, value in vars(exclusions).items() if isinstance(value, re.Pattern) and value.pattern.startswith("(?=[a-z])")}
+    found |= {f"GRADER_RULES[{i}]": rule.expression for i, rule in enumerate(exclusions.GRADER_RULES) if rule.expression.pattern.startswith("(?=[a-z])")}
+    for name, value in list(vars(exclusions).items()):
+        if isinstance(value, matching.Caseless) and value.exact.pattern.startswith("(?=[a-z])"):
+            found[name + ".exact"], found[name + ".folded"] = value.exact, value.folded
+    return found
+
+
+def test_a_letter_look_ahead_only_guards_expressions_that_open_with_a_letter():
+    """The look-ahead `letter_first` adds turns down no position where a match could start: every
+    alternative behind it opens with an ASCII letter, and, ignoring case, [a-z] accepts exactly the
+    characters that one of those letters accepts."""
+    from re import _parser
+
+    expressions = _letter_first_expressions()
+    assert len(expressions) >= 6, sorted(expressions)  # the dismissal and deferral expressions, exact and folded
+    for name, expression in expressions.items():
+        inner = _parser.parse(expression.pattern[len("(?=[a-z])"):], expression.flags)
+        first = _first_characters(list(inner))
+        assert first and all(ch in "abcdefghijklmnopqrstuvwxyz" for ch in first), (name, first)
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    letters = set().union(*({m.group() for m in re.finditer(ch, everything, re.IGNORECASE)} for ch in "abcdefghijklmnopqrstuvwxyz"))
+    assert {m.group() for m in re.finditer("[a-z]", everything, re.IGNORECASE)} == letters

@@ -21,6 +21,18 @@ from itertools import compress
 
 from .matching import Caseless, Segment, Text, stem
 
+
+def letter_first(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    """`pattern`, every alternative of which opens with an ASCII letter, behind a look-ahead for one.
+
+    The engine then turns down every other position (spaces, punctuation, the end of each word,
+    where `\\b` also holds) with one character test, instead of trying every alternative there:
+    the same matches in less time for the long alternations below (not for the grader rules'
+    short ones, where the engine's own first-letter check already does this). A test checks the
+    condition on each expression built with this."""
+    return re.compile(rf"(?=[a-z])(?:{pattern})", flags)
+
+
 # --- text addressed to the grader -------------------------------------------------------------------
 
 
@@ -160,7 +172,11 @@ def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
         if rule.could_match(text.vocabulary):
             spans += [(*match.span(), rule.names_the_grader) for match in rule.expression.finditer(raw)]
     if ":" in raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
-        spans += [(match.start(), match.end(), "grader" in match.group(0).lower()) for match in _ROLE_LINE.finditer(raw)]
+        lines = map(re.Match.span, _ROLE_LINE.finditer(raw))
+        if "grader" in text.vocabulary or "graders" in text.vocabulary:
+            spans += [(start, end, "grader" in raw[start:end].lower()) for start, end in lines]
+        else:  # no line can be labelled for the grader: thousands of "SYSTEM:" lines cost one tuple each
+            spans += [(start, end, False) for start, end in lines]
     return spans
 
 
@@ -176,7 +192,7 @@ _PLANNING = (
     r"note|ask|rank|sort|map|examine"
 )
 _DELIBERATION = r"consider|think about|think through|take into account|keep in mind|look into|explore|investigate|discuss|reflect on|weigh up|find a way|put numbers on|pay attention to"
-_UNDECIDED = re.compile(
+_UNDECIDED = letter_first(
     rf"{_SUBJECT} (?:{_PLANNING})(?: \w+){{0,4}}? (?:which|what|whether|how|where|when|who|why)\b"
     rf"|{_SUBJECT} (?:{_DELIBERATION})\b"
     r"|\b(?:it is|it's|it will be) (?:important|crucial|key|essential|necessary|worth) to (?:consider|think about|decide|determine|define|figure out|look at|address)\b"
@@ -268,7 +284,7 @@ _SAFEGUARDS = frozenset(
     defences defenses red label labels labelling labeling""".split()
 )
 # A safeguard belittled or turned down in the clause that names it ("audit logs are overkill").
-_DISMISSIVE = re.compile(
+_DISMISSIVE = letter_first(
     r"\b(?:overkill|unnecessary|needless|pointless|no point|not needed|isn't needed|aren't needed|not necessary|isn't necessary|"
     r"no need|not required|(?:don't|do not|won't|will not|wouldn't|doesn't|does not) (?:really )?(?:need|require|bother)|"
     r"(?:i|we) don't think we need|not worth|waste of|over-?engineer\w*|red tape|"
@@ -291,7 +307,7 @@ _DISMISSIVE = re.compile(
 )
 # A later clause that turns back on what came before ("..., so we'll leave it off"; "a nice idea but slows
 # things down"): it covers the whole sentence.
-_DISMISSED_BACK = re.compile(
+_DISMISSED_BACK = letter_first(
     r"\b(?:(?:leave|leaving|keep|keeping) (?:it|them|that|this|those) (?:off|out)|(?:skip|skipping|drop|dropping|ditch|forget|ignore) "
     r"(?:it|them|that|this|those)\b|(?:don't|do not|won't|will not) (?:need|bother with|want|do|add|build) (?:it|them|that|this|those)\b|"
     r"not worth (?:it|the)|(?:add|do|fix|build|revisit) (?:it|them|that|those|this) later|later if (?:we|it)|if (?:we|it) ever need|"
