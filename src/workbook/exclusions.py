@@ -206,11 +206,10 @@ _DECIDED_AFTER = re.compile(r"[:;—–][^:;]*(?:\d|→|->|=>|\b(?:if|only|alway
 # "Someone must sign off", "the cap has to be enforced somewhere", "certain checks are mandatory": the
 # who, where or what of the decision left as a placeholder. A number, an arrow, a prohibition ("must
 # never say whether something is covered") or a colon after it (the list it stands for) states one.
-_PLACEHOLDER = re.compile(
+_PLACEHOLDER = letter_first(
     r"\b(?:someone|somebody|something|somewhere|somehow|(?:some|certain) (?!of\b)\w+)\b[^.;:,?!()]{0,40}?"
     r"\b(?:must|should|has to|have to|needs? to|is (?:mandatory|required|needed)|are (?:mandatory|required|needed))\b"
-    r"|\b(?:must|should|has to|have to|needs? to|will|shall)\b(?: \w+){0,4}? (?:somewhere|somehow|something|someone|somebody)\b",
-    re.IGNORECASE,
+    r"|\b(?:must|should|has to|have to|needs? to|will|shall)\b(?: \w+){0,4}? (?:somewhere|somehow|something|someone|somebody)\b"
 )
 _STATED = re.compile(r"\d|→|->|=>|\b(?:never|not|no|cannot|can't|won't|mustn't|shouldn't|don't|doesn't)\b", re.IGNORECASE)
 _UNDECIDED_FAST, _DECIDED_AFTER_FAST = Caseless(_UNDECIDED), Caseless(_DECIDED_AFTER)

@@ -649,17 +649,31 @@ def _feedback(report: StepReport, step: _StepText) -> list[str]:
             notes.append(f"Missing: {c.description} Ask yourself: {c.probe}")
     for hit in report.anti_patterns:
         notes.append(f"Anti-pattern: {hit.title} — “{hit.quote}”. Better: {hit.better}")
-    shown: Counter[str] = Counter()
-    for index, reason in sorted(step.excluded.items()):
-        if not reason.startswith(("Anti-pattern", "Turns the safeguard")):
-            shown[reason] += 1
-            if shown[reason] <= NOTES_PER_REASON:
-                notes.append(f"{reason}: “{_quote(step.text.segments[index])}”")
-    for reason, count in shown.items():
-        if count > NOTES_PER_REASON:
-            notes.append(f"{reason}: {count - NOTES_PER_REASON} more sentence(s) like these.")
+    notes += _excluded_notes(step)
     if step.text.keys and step.quality and all(q == FRAGMENT_CREDIT for q in step.quality.values()):
         notes.append("Only keywords or fragments: write full sentences that say how the idea works here.")
+    return notes
+
+
+def _excluded_notes(step: _StepText) -> list[str]:
+    """Up to NOTES_PER_REASON quotes per reason a sentence was set aside, in text order, then a count of
+    the rest. The walk through the sentences stops once every reason has its quotes: a step of 8,000
+    set-aside lines needs only the first few."""
+    counts = Counter(step.excluded.values())
+    quoted = {reason: 0 for reason in counts if not reason.startswith(("Anti-pattern", "Turns the safeguard"))}
+    wanted = sum(min(counts[reason], NOTES_PER_REASON) for reason in quoted)
+    notes, order = [], {}
+    for index in sorted(step.excluded) if wanted else ():
+        reason = step.excluded[index]
+        if reason in quoted:
+            order.setdefault(reason)
+            if quoted[reason] < NOTES_PER_REASON:
+                quoted[reason] += 1
+                wanted -= 1
+                notes.append(f"{reason}: “{_quote(step.text.segments[index])}”")
+                if not wanted:
+                    break
+    notes += [f"{reason}: {counts[reason] - NOTES_PER_REASON} more sentence(s) like these." for reason in order if counts[reason] > NOTES_PER_REASON]
     return notes
 
 
