@@ -437,9 +437,10 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
     repeated_from: set[str] = set()
     echoed = 0
     for segment in text.segments:
-        shingles = _shingles(text.keys[segment.start : segment.end])
-        step.shingles[segment.index] = shingles
-        if segment.index in excluded or len(shingles) < 2:
+        if segment.index in excluded:
+            continue  # set aside already: it can earn nothing, so it is neither an echo nor a repeat source
+        shingles = step.shingles[segment.index] = _shingles(text.keys[segment.start : segment.end])
+        if len(shingles) < 2:
             continue
         if len(shingles) >= ECHO_MIN_TRIPLES and len(shingles & compiled.echoes) >= ECHO_OVERLAP * len(shingles):
             excluded[segment.index] = "Restates the scenario or its questions instead of deciding: earns nothing"
