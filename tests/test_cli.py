@@ -214,3 +214,10 @@ def test_calibrate_names_a_scenario_it_cannot_find(tmp_path):
     result = run("calibrate", "--set", str(folder))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "not-there" in result.stderr, result.stderr
+
+
+def test_calibrate_refuses_a_scenario_id_that_is_a_path_before_touching_the_disk(tmp_path):
+    folder = _own_scenario_set(tmp_path, scenario_id="../../etc/passwd")
+    result = run("calibrate", "--set", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "passwd" in result.stderr, result.stderr

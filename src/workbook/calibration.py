@@ -32,7 +32,7 @@ import yaml
 
 from .answers import Answers
 from .report import Report
-from .scenario import SCENARIO_SUFFIXES, Scenario, load_scenario
+from .scenario import SCENARIO_SUFFIXES, InvalidScenarioIdError, Scenario, is_scenario_id, load_scenario
 
 LABELS = range(6)
 SCENARIOS_FOLDER = "scenarios"  # beside a set's files: the scenarios it answers, when they are not shipped ones
@@ -149,6 +149,8 @@ def scenario_for(item: Labelled, exercises: str | os.PathLike | None = None) -> 
     """The scenario a labelled set answers: from a `scenarios/` folder beside its file when that folder has
     it (a calibration set for an instructor's own scenario), else from `exercises` or the shipped ones."""
     own = Path(item.source).parent / SCENARIOS_FOLDER
+    if not is_scenario_id(item.scenario):
+        raise InvalidScenarioIdError(item.scenario)  # checked before the id becomes part of any path
     if own.is_dir() and any((own / f"{item.scenario}{suffix}").is_file() for suffix in SCENARIO_SUFFIXES):
         return load_scenario(item.scenario, own)
     return load_scenario(item.scenario, exercises)
