@@ -332,6 +332,7 @@ def test_a_word_the_scenario_mentions_once_is_not_its_subject(tmp_path):
         ("Someone must sign off before a large refund is paid.", "A support lead signs off every refund over $75 before it is paid."),
         ("The refund cap has to be enforced somewhere.", "The refund service enforces the cap, not the prompt."),
         ("Certain checks are mandatory before a refund is issued.", "lookup_order and the fraud check run before every refund."),
+        ("We will agree the numbers with finance before building.", "We agreed with finance: at most 2% of refunds reversed."),
     ],
 )
 def test_a_placeholder_for_who_or_where_decides_nothing(placeholder, decided):

@@ -211,10 +211,16 @@ _PLACEHOLDER = letter_first(
     r"\b(?:must|should|has to|have to|needs? to|is (?:mandatory|required|needed)|are (?:mandatory|required|needed))\b"
     r"|\b(?:must|should|has to|have to|needs? to|will|shall)\b(?: \w+){0,4}? (?:somewhere|somehow|something|someone|somebody)\b"
 )
+# "We will agree the numbers with finance", "we need to define metrics": the targets promised, not given.
+_UNNAMED_TARGETS = letter_first(
+    rf"{_SUBJECT} (?:agree|set|define|choose|pick|decide|determine|settle|fix|work out|come up with|find)(?: on| up| with \w+(?: \w+)?)? "
+    r"(?:the |our |some |clear |concrete |specific |target |success )?(?:numbers|targets|thresholds|limits|metrics|criteria|goals|budgets|rules|bar|cut-?offs?|kpis)\b"
+)
 _STATED = re.compile(r"\d|→|->|=>|\b(?:never|not|no|cannot|can't|won't|mustn't|shouldn't|don't|doesn't)\b", re.IGNORECASE)
 _UNDECIDED_FAST, _DECIDED_AFTER_FAST = Caseless(_UNDECIDED), Caseless(_DECIDED_AFTER)
-_PLACEHOLDER_FAST, _STATED_FAST = Caseless(_PLACEHOLDER), Caseless(_STATED)
+_PLACEHOLDER_FAST, _STATED_FAST, _UNNAMED_TARGETS_FAST = Caseless(_PLACEHOLDER), Caseless(_STATED), Caseless(_UNNAMED_TARGETS)
 _PLACEHOLDER_WORDS = frozenset(stem(w) for w in "someone somebody something somewhere somehow some certain".split())
+_TARGET_WORDS = frozenset(stem(w) for w in "numbers targets thresholds limits metrics criteria goals budgets rules bar cutoffs cut kpis".split())
 _UNDECIDED_WORDS = frozenset(
     stem(w)
     for w in """decide determine define identify describe list specify choose pick work figure find establish agree clarify
@@ -225,17 +231,17 @@ _UNDECIDED_WORDS = frozenset(
 
 
 def undecided(segment: Segment, keys: list[str] | None = None) -> bool:
-    """The sentence defers the decision ("we will decide which ...", "someone must sign off") and does not
-    go on to state it.
+    """The sentence defers the decision ("we will decide which ...", "someone must sign off", "we will
+    agree the numbers with finance") and does not go on to state it.
 
     `keys`, the sentence's stems, let the expression be skipped when none of its verbs occurs."""
     if keys is None or not _UNDECIDED_WORDS.isdisjoint(keys):
         match = _UNDECIDED_FAST.search(segment.text)
         if match and not _DECIDED_AFTER_FAST.search(segment.text, match.end()):
             return True
-    if keys is not None and _PLACEHOLDER_WORDS.isdisjoint(keys):
+    if keys is not None and _PLACEHOLDER_WORDS.isdisjoint(keys) and _TARGET_WORDS.isdisjoint(keys):
         return False
-    match = _PLACEHOLDER_FAST.search(segment.text)
+    match = _PLACEHOLDER_FAST.search(segment.text) or _UNNAMED_TARGETS_FAST.search(segment.text)
     return bool(match) and ":" not in segment.text[match.end():] and not _STATED_FAST.search(segment.text)
 
 
