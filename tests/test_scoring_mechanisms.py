@@ -318,6 +318,8 @@ def test_a_word_the_scenario_mentions_once_is_not_its_subject(tmp_path):
     totals = []
     for folder, mentions in (("once", "Claims are rare."), ("twice", "Claims are rare. A claim goes to a person.")):
         data = minimal_scenario()
+        # A brief long enough (PASSING_TEXT) that naming a thing once is a mention in passing.
+        data["brief"] += " Shoppers return parcels, browse catalogues, compare prices and review deliveries." * 60
         data["brief"] += " " + mentions
         (tmp_path / folder).mkdir()
         scenario = load_scenario_file(write_scenario(tmp_path / folder, data))
@@ -383,3 +385,15 @@ def test_a_labelled_list_of_concrete_things_is_a_decision_but_a_list_of_jargon_i
     assert quality("red team: satire, namesakes, retracted pieces, quoted accusations") == scoring.SENTENCE_CREDIT
     assert quality("safety: guardrails, evals, monitoring, red teaming") == scoring.FRAGMENT_CREDIT
     assert quality("satire, namesakes, retracted pieces, quoted accusations") == scoring.FRAGMENT_CREDIT
+
+
+def test_a_short_scenario_counts_every_word_of_its_brief_as_its_own(tmp_path):
+    """A short brief names each thing once; that is not a passing mention (PASSING_TEXT). A long one that names a
+    thing once mentions it in passing."""
+    from scenario_factory import minimal_scenario, write_scenario
+
+    from workbook.scenario import load_scenario_file
+
+    short = scoring._compile(load_scenario_file(write_scenario(tmp_path, minimal_scenario())))
+    assert set(short.own_weight.values()) == {1.0}
+    assert scoring.PASSING_WEIGHT in set(scoring._compile(REFUND).own_weight.values())

@@ -70,6 +70,7 @@ DISTINCT_FLOOR = 0.3
 REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words that the scenario's own text uses
 REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
 PASSING_WEIGHT = 0.5  # a word the scenario's text uses only once counts half: a passing mention is not its subject
+PASSING_TEXT = 500  # ... in a text of at least this many content words (the shipped ones have 680-870)
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
 QUOTE_CHARS = 180
 NOTES_PER_REASON = 3  # excluded sentences quoted per reason; the rest are counted
@@ -166,7 +167,8 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         return cached
     antis = list(global_anti_patterns()) + [make_anti_pattern(msgspec.structs.asdict(a), scenario.id) for a in scenario.anti_patterns]
     uses = _content_counts(scenario)
-    own_weight = {word: 1.0 if count > 1 else PASSING_WEIGHT for word, count in uses.items()}
+    passing = PASSING_WEIGHT if sum(uses.values()) >= PASSING_TEXT else 1.0  # a short brief names each thing once
+    own_weight = {word: 1.0 if count > 1 else passing for word, count in uses.items()}
     # What 'talking about this scenario' means: its people, data, tools and domain, minus the field's
     # common words and the design vocabulary every scenario shares (rollout, review, retrieval ...).
     vocabulary = frozenset(uses) - _common_stems()
