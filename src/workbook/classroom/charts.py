@@ -97,10 +97,12 @@ def chart_data(rows: list[Row]) -> ChartData:
     )
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, dpi: int):
+    """A figure laid out at the resolution it is saved at: `tight_layout` measures text at the figure's dpi, so a
+    figure laid out at another one leaves labels a few pixels from the edge, or over it."""
     from matplotlib.figure import Figure  # no pyplot: no global figure state, and PNGs go through Agg
 
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height), dpi=dpi)
     return fig, fig.subplots()
 
 
@@ -110,7 +112,7 @@ def _step_titles() -> list[str]:
 
 def heatmap(data: ChartData, path: Path) -> Path:
     height = min(12.0, 1.5 + 0.22 * max(len(data.heat), 4))  # a big class is one tall strip, not 500 labels
-    fig, ax = _figure(9, height)
+    fig, ax = _figure(9, height, dpi=80)
     image = ax.imshow(data.heat, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100, interpolation="nearest")
     ax.set_xticks(range(len(STEP_IDS)), _step_titles(), rotation=30, ha="right")
     if data.heat_labels:
@@ -122,12 +124,12 @@ def heatmap(data: ChartData, path: Path) -> Path:
     ax.set_title("Step scores per submission (red: low, green: high)")
     fig.colorbar(image, ax=ax, label="score", shrink=0.6)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=fig.dpi)
     return path
 
 
 def step_spread(data: ChartData, path: Path) -> Path:
-    fig, ax = _figure(9, 4.5)
+    fig, ax = _figure(9, 4.5, dpi=90)
     means = [mean for mean, _, _ in data.spread]
     colours = ["#d32f2f" if m < 50 else "#f57c00" if m < 70 else "#388e3c" for m in means]
     spans = [[low for _, low, _ in data.spread], [high for _, _, high in data.spread]]
@@ -138,14 +140,14 @@ def step_spread(data: ChartData, path: Path) -> Path:
     ax.set_ylabel("mean score (bars: middle half of the class)")
     ax.set_title("Which steps the class finds hard (dashed line: 50)")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=fig.dpi)
     return path
 
 
 def top_missed(data: ChartData, path: Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = _figure(10, 1.2 + 0.45 * max(len(data.missed), 2))
+    fig, ax = _figure(10, 1.2 + 0.45 * max(len(data.missed), 2), dpi=90)
     names = [name for name, _ in data.missed][::-1] or ["(nothing missed)"]
     values = [n for _, n in data.missed][::-1] or [0]
     ax.barh(range(len(names)), values, color="#1976d2")
@@ -154,7 +156,7 @@ def top_missed(data: ChartData, path: Path) -> Path:
     ax.set_xlabel("submissions that missed it (of those on its scenario)")
     ax.set_title("Criteria missed most often")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=fig.dpi)
     return path
 
 
@@ -194,7 +196,7 @@ def draw(data: ChartData, out: Path, *, split: bool = False) -> list[Path]:
 def _serve(connection, out: str) -> None:
     """The chart process: import matplotlib at once, then draw what arrives and say how it went."""
     try:  # while the class is graded: the import, and a first small drawing (fonts, text layout, PNG writer)
-        fig, ax = _figure(2, 1)
+        fig, ax = _figure(2, 1, dpi=40)
         ax.set_title("warm-up")
         ax.barh([0], [1])
         fig.savefig(io.BytesIO(), format="png", dpi=40)
