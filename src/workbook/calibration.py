@@ -148,9 +148,9 @@ GradeFunction = Callable[[Answers, Scenario], Report]
 def scenario_for(item: Labelled, exercises: str | os.PathLike | None = None) -> Scenario:
     """The scenario a labelled set answers: from a `scenarios/` folder beside its file when that folder has
     it (a calibration set for an instructor's own scenario), else from `exercises` or the shipped ones."""
-    own = Path(item.source).parent / SCENARIOS_FOLDER
     if not is_scenario_id(item.scenario):
         raise InvalidScenarioIdError(item.scenario)  # checked before the id becomes part of any path
+    own = Path(item.source).parent / SCENARIOS_FOLDER
     if own.is_dir() and any((own / f"{item.scenario}{suffix}").is_file() for suffix in SCENARIO_SUFFIXES):
         return load_scenario(item.scenario, own)
     return load_scenario(item.scenario, exercises)

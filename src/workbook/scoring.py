@@ -123,12 +123,12 @@ VAGUE_COMMITMENT = re.compile(
 )
 RELATION_MARKS = ("→", "->", "=>", "⇒", "=", "<", ">", "≤", "≥")
 _VAGUE_FAST = Caseless(VAGUE_COMMITMENT)
-# Every relation mark holds one of these characters ("->" and "=>" end in ">"): one scan finds any of them.
 # "scope: read-only, one repo": a labelled value states what the label is, as a short sentence would; a
 # labelled list of concrete things ("red team: satire, namesakes, retracted pieces") is a decision, where a
 # list of the field's own words ("safety: guardrails, evals, monitoring") stays a list of keywords.
 CONCRETE_LIST = 0.6  # share of a labelled list's content words outside the design vocabulary
 _LABELLED_VALUE = re.compile(r"\s*[\w][\w /&'-]{0,30}:\s+\S")
+# Every relation mark holds one of these characters ("->" and "=>" end in ">"): one scan finds any of them.
 _RELATION_CHARS = re.compile("[" + re.escape("".join(sorted({mark[-1] for mark in RELATION_MARKS}))) + "]")
 
 
@@ -409,7 +409,7 @@ def _exclude_grader_addressed(step: _StepText) -> None:
 def _exclude_anti_patterns(step: _StepText, compiled: _CompiledScenario) -> None:
     text, matches = step.text, step.matches
     matched_antis = {compiled.anti_of_pattern[p] for p in matches if p in compiled.anti_of_pattern}
-    numbered = set(map(text.segment_of.__getitem__, text.positions("{num}"))) if matched_antis else set()
+    numbered = _numbered_segments(text) if matched_antis else set()
     for anti in (a for a in compiled.anti_patterns if a in matched_antis):
         touched = {(index, pattern) for pattern in anti.patterns for index in matches.get(pattern, ())}
         found = sorted({index for index, pattern in touched if not _rejects(text, matches[pattern][index], pattern)})
@@ -424,6 +424,14 @@ def _exclude_anti_patterns(step: _StepText, compiled: _CompiledScenario) -> None
             quote = _quote(text.segments[found[0]])
             penalty = anti.penalty if step.step_id in anti.steps else anti.penalty * OFF_STEP_PENALTY
             step.hits.append(AntiPatternHit(anti.id, anti.title, step.step_id, quote, anti.better, anti.source, penalty))
+
+
+def _numbered_segments(text: Text) -> set[int]:
+    """The segments holding a number (digits or number words), found once per text."""
+    found = text.memo.get("numbered")
+    if found is None:
+        found = text.memo["numbered"] = set(map(text.segment_of.__getitem__, text.positions("{num}")))
+    return found
 
 
 ALTERNATIVE_KEYS = 12  # a rejecting sentence this long says more than the rejection
@@ -477,7 +485,7 @@ def _exclude_questions(step: _StepText) -> None:
 
 def _rate_counted(step: _StepText) -> None:
     text = step.text
-    numbered = set(map(text.segment_of.__getitem__, text.positions("{num}")))
+    numbered = _numbered_segments(text)
     for segment in text.segments:
         if segment.index not in step.excluded:
             keys = text.keys[segment.start : segment.end]
