@@ -221,3 +221,12 @@ def test_calibrate_refuses_a_scenario_id_that_is_a_path_before_touching_the_disk
     result = run("calibrate", "--set", str(folder))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "passwd" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("content", ["id: [unclosed", "x" * 3_000_000, "just text"])
+def test_calibrate_names_a_broken_scenario_beside_the_sets(tmp_path, content):
+    folder = _own_scenario_set(tmp_path)
+    (folder / "scenarios" / "tiny-refunds.yaml").write_text(content, encoding="utf-8")
+    result = run("calibrate", "--set", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "tiny-refunds.yaml" in result.stderr, result.stderr
