@@ -397,3 +397,61 @@ def test_a_short_scenario_counts_every_word_of_its_brief_as_its_own(tmp_path):
     short = scoring._compile(load_scenario_file(write_scenario(tmp_path, minimal_scenario())))
     assert set(short.own_weight.values()) == {1.0}
     assert scoring.PASSING_WEIGHT in set(scoring._compile(REFUND).own_weight.values())
+
+
+def _share(report) -> int:
+    """The topicality percentage a report's flag states (100 when it states none)."""
+    shares = [int(f.split("count at ")[1].split("%")[0]) for f in report.flags if "count at " in f]
+    return min(shares, default=100)
+
+
+def test_repeated_words_of_a_vague_answer_do_not_make_it_another_product():
+    """Vague prose keeps coming back to words no scenario uses (balance, journey, thoughtful); that is
+    vagueness, which the rubric scores, not another product's nouns. The same words in concrete statements,
+    with numbers, are what another product's design looks like."""
+    vague = ("We want a thoughtful balance here, because the experience matters and the journey should feel "
+             "seamless and thoughtful. Balance and experience guide the journey, and the experience stays seamless.")
+    concrete = ("Each journey has 3 legs; a journey over 2 hours gets a balance check, and the balance is shown "
+                "on the journey card within 5 s. Journey experience scores above 4 of 5 unlock a balance bonus.")
+    for_steps = ("user_intent", "model_reasoning", "safety_checks", "feedback_evaluation")
+    vague_report = score(Answers(REFUND.id, dict.fromkeys(for_steps, vague + " Customers get help with refunds.")), REFUND)
+    concrete_report = score(Answers(REFUND.id, dict.fromkeys(for_steps, concrete + " Customers get help with refunds.")), REFUND)
+    assert _share(vague_report) >= 30, vague_report.flags  # DISTINCT_FLOOR
+    assert _share(concrete_report) < 30, concrete_report.flags
+
+
+def test_tools_the_scenario_does_not_have_are_another_products():
+    from workbook.topicality import other_tools
+
+    tutor = ["check_student_answer", "make_practice_problem", "flag_to_teacher"]
+    assert other_tools("Tools: read_quiz, read_mark_scheme and save_suggested_marks (draft only).", tutor) == [
+        "read_quiz", "read_mark_scheme", "save_suggested_marks"]
+    # A shortened name of one of the scenario's tools is that tool: one such name settles it.
+    assert other_tools("read_quiz and read_mark_scheme, then check_answer on each.", tutor) == []
+    # One other tool is not enough to call it another product; settings and fields are not tools.
+    assert other_tools("send_report nightly; route_to_human: yes; escalate_to_senior = true; order_id, claim_id.", tutor) == []
+    assert other_tools("read_quiz and read_mark_scheme.", []) == []  # a scenario without tools: nothing to compare
+
+
+def test_a_design_built_on_another_products_tools_scores_zero_and_says_why():
+    """A restaurant-booking design entered for the refund scenario names only its own tools."""
+    booking = {
+        "user_intent": "Diners book a table in under a minute; success is 95% of bookings confirmed without staff.",
+        "context_acquisition": "Read the venue's table map and opening hours live; cache the menu for 24 hours.",
+        "tool_execution": "Tools: check_table_availability, create_reservation (reversible) and send_confirmation_sms. "
+                          "A party over 8 goes to the host, who confirms by phone.",
+        "safety_checks": "Diner phone numbers are masked; a booking over 12 seats waits for a manager.",
+        "feedback_evaluation": "Track no-show rate and double bookings weekly against the 2% target.",
+    }
+    report = score(Answers(REFUND.id, booking), REFUND)
+    assert report.total == 0, report.total
+    assert any("check_table_availability" in f and "lookup_order" in f for f in report.flags), report.flags
+
+
+def test_an_answer_about_this_scenario_with_invented_tool_names_keeps_its_score():
+    """The tool names decide only when the words leave it open: the refund reference answers, with every tool
+    renamed, are still about refunds."""
+    renamed = _reference(REFUND)
+    for number, tool in enumerate(REFUND.tools):
+        renamed = {step: text.replace(tool.name, f"call_service_{number}") for step, text in renamed.items()}
+    assert score(Answers(REFUND.id, renamed), REFUND).total >= 0.9 * score(Answers(REFUND.id, _reference(REFUND)), REFUND).total

@@ -17,9 +17,10 @@ How an answer set is scored (each stage is one small function below):
    is reported as a dismissed safeguard.
 4. Step score = (85% weighted criterion credit + 15% coverage of the step's
    general concepts) - anti-pattern penalties, clipped to 0-100.
-5. The total is the weighted mean of the steps times the answer's *topicality*:
-   an answer that names almost nothing distinctive of this scenario is about
-   another product, whatever its quality.
+5. The total is the weighted mean of the steps times the answer's *topicality*
+   (`topicality`): an answer that keeps coming back to another product's nouns,
+   or builds on tools this scenario does not have, is about another product,
+   whatever its quality.
 
 Every stage can only remove or discount text, never add, so appending
 grader-addressed text, an anti-pattern or a dismissal can never raise a score.
@@ -43,6 +44,7 @@ from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analys
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
+from . import topicality as topical
 
 FRAGMENT_CREDIT = 0.1  # a criterion found only in a keyword or list fragment
 SENTENCE_CREDIT = 0.8  # found in a plain statement
@@ -59,16 +61,6 @@ RECKLESS_SHARE = 0.25  # each safeguard turned down after the first takes this s
 REPEAT_OVERLAP = 0.6  # share of a segment's word triples seen before that makes it a repeat
 ECHO_OVERLAP = 0.7  # share of a segment's word triples found in the scenario's own text that makes it an echo
 ECHO_MIN_TRIPLES = 5  # shorter statements ("the reviewer is the real user") are too short to call copied
-# Topicality, two signals (see `_topicality`); each gives no credit at or below its first figure and full
-# credit from its second. Another product's design sits near the first, answers about this scenario,
-# plain or terse, above the second.
-DISTINCT_FROM, DISTINCT_AT = 0.05, 0.085  # share of the answer's distinct content words distinctive of the scenario
-# Few distinctive words is also what a vague or generic answer about *this* scenario looks like, and its
-# vagueness is the rubric's business: the distinct share alone never cuts the scores below this. Only what
-# the answer keeps coming back to (another product's own nouns) takes them to zero.
-DISTINCT_FLOOR = 0.3
-REPEATED_FROM, REPEATED_AT = 0.35, 0.55  # share of its repeated content words that the scenario's own text uses
-REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
 PASSING_WEIGHT = 0.5  # a word the scenario's text uses only once counts half: a passing mention is not its subject
 PASSING_TEXT = 500  # ... in a text of at least this many content words (the shipped ones have 680-870)
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
@@ -93,15 +85,6 @@ GENERIC_WORDS = frozenset(
     help helps internal first new one two what who which their them they with from that this into
     about also more most much many some such very just like than other others each every would could""".split()
 )
-
-
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    """Hedges, light verbs, closed-class words: repeating them is not coming back to a topic (read on first use)."""
-    from importlib import resources
-
-    text = resources.files("workbook").joinpath("data", "stop_words.txt").read_text(encoding="utf-8")
-    return frozenset(stem(word) for line in text.splitlines() if not line.startswith("#") for word in line.split())
 
 
 # Promises of care in place of a mechanism: "treated with the appropriate care", "kept in mind",
@@ -688,52 +671,18 @@ def _excluded_notes(step: _StepText) -> list[str]:
     return notes
 
 
-def _ramp(value: float, low: float, high: float) -> float:
-    return max(0.0, min(1.0, (value - low) / (high - low)))
-
-
-def _topicality(mentioned: set[str], content: Counter[str], written: Counter[str], compiled: _CompiledScenario) -> float:
-    """1.0 for an answer about this scenario, down to 0 for a design of another product.
-
-    Two signals, multiplied. (1) What share of the answer's distinct content
-    words are distinctive of this scenario (never below DISTINCT_FLOOR). (2) What the answer keeps coming
-    back to: of the content words it uses more than once (the field's own
-    vocabulary aside), the share the scenario's text also uses, each word
-    counted half when that text uses it only once (PASSING_WEIGHT). A design for a
-    neighbouring product shares some words with this one, but its repeated
-    nouns are its own (claims, receipts, diners), not this scenario's.
-
-    Numerators come from the text that counts; denominators also take in the
-    text set aside as grader-addressed, anti-pattern or dismissal, so appending
-    such text can only lower the figure.
-    """
-    distinct = max(DISTINCT_FLOOR, _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT))
-    design, stop = design_vocabulary(), _stop_words()
-    repeated = [word for word, count in written.items() if count > 1 and word not in design and word not in stop]
-    total = sum(written[word] for word in repeated)
-    if total < REPEATED_MIN:
-        return distinct
-    # An own word counts for its uses in counted text, less its uses in text set aside, and in full only
-    # when the scenario's own text uses it more than once: a word it mentions in passing ("claims") is
-    # not what it is about (PASSING_WEIGHT).
-    own = sum(max(0, 2 * content[word] - written[word]) * compiled.own_weight.get(word, 0.0) for word in repeated)
-    return distinct * _ramp(own / total, REPEATED_FROM, REPEATED_AT)
-
-
-def _topicality_flag(topicality: float, mentioned: set[str], content: Counter[str], written: Counter[str]) -> str:
-    counted = f"({len(mentioned)} of its {len(written)} content words)"
-    if 2 * sum(content.values()) < sum(written.values()):
-        # Most words sit in sentences already set aside: telling such a learner "write about this product"
-        # would be wrong when the set-aside sentences are about it.
-        return (
-            f"Most of the answer is set aside (anti-patterns, safeguards turned down or text addressed to the grader), "
-            f"and what is left names little that is specific to this scenario {counted}, so its scores count at "
-            f"{topicality:.0%}: replace the set-aside sentences with decisions about this product."
-        )
-    return (
-        f"The answer names little that is specific to this scenario {counted}, "
-        f"so its scores count at {topicality:.0%}: write about this product's people, data and tools."
-    )
+def _topicality(
+    answers: Answers, compiled: _CompiledScenario, mentioned: set[str], content: Counter[str], written: Counter[str], concrete_share: float
+) -> tuple[float, str]:
+    """The answer's topicality (see `topicality`) and the flag that explains it ("" when it is 1)."""
+    topicality = topical.from_words(mentioned, content, written, compiled.own_weight, concrete_share)
+    if topicality >= 1.0 or not content:
+        return topicality, ""
+    tool_names = [tool.name for tool in compiled.scenario.tools]
+    others = topical.other_tools(" ".join(map(answers.graded_text, STEP_IDS)), tool_names)
+    if others:
+        return 0.0, topical.tools_flag(others, tool_names)
+    return topicality, topical.flag(topicality, mentioned, content, written)
 
 
 def _as_answers(answers: Answers | dict | str | os.PathLike) -> Answers:
@@ -755,18 +704,22 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     mentioned: set[str] = set()
     content: Counter[str] = Counter()
     written: Counter[str] = Counter()
+    concrete = rated = 0  # counted segments that are specific, and all of them
     for step_id in STEP_IDS:
         steps[step_id], step = _step_report(step_id, answers.graded_text(step_id), compiled, seen)
         flags += step.flags
         mentioned |= step.mentioned
         content.update(step.content)
         written.update(step.written)
+        counted = [quality for index, quality in step.quality.items() if index not in step.excluded]
+        concrete += sum(quality >= SPECIFIC_CREDIT for quality in counted)
+        rated += len(counted)
     empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.graded_text(s).strip()]
     if empty:
         flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
-    topicality = _topicality(mentioned, content, written, compiled)
+    topicality, flag = _topicality(answers, compiled, mentioned, content, written, concrete / rated if rated else 0.0)
+    flags += [flag] if flag else []
     if topicality < 1.0 and content:
-        flags.append(_topicality_flag(topicality, mentioned, content, written))
         for report in steps.values():
             report.score = round(report.score * topicality, 1)
     weights = {step_id: spec.weight for step_id, spec in scenario.step_specs().items()}
