@@ -446,6 +446,9 @@ def test_a_design_built_on_another_products_tools_scores_zero_and_says_why():
     report = score(Answers(REFUND.id, booking), REFUND)
     assert report.total == 0, report.total
     assert any("check_table_availability" in f and "lookup_order" in f for f in report.flags), report.flags
+    many = dict(booking, tool_execution=" ".join(f"get_table_{n}" for n in range(5000)))
+    flag = [f for f in score(Answers(REFUND.id, many), REFUND).flags if "get_table_0" in f]
+    assert flag and len(flag[0]) < 600 and "4995 more" in flag[0], flag  # the flag quotes a few, not thousands
 
 
 def test_an_answer_about_this_scenario_with_invented_tool_names_keeps_its_score():

@@ -118,9 +118,13 @@ def flag(topicality: float, mentioned: set[str], content: Counter[str], written:
     )
 
 
+FLAG_TOOLS = 5  # other tools quoted in the flag; an answer may name thousands
+
+
 def tools_flag(others: list[str], tool_names: list[str]) -> str:
+    named = ", ".join(others[:FLAG_TOOLS]) + (f" and {len(others) - FLAG_TOOLS} more" if len(others) > FLAG_TOOLS else "")
     return (
-        f"The tools this design names ({', '.join(others)}) are none of this scenario's "
+        f"The tools this design names ({named}) are none of this scenario's "
         f"({', '.join(tool_names)}), and little else in it is specific to this scenario: it reads as a design "
         f"for another product, so its scores count at 0%. Design with this scenario's tools and data."
     )
