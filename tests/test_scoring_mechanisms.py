@@ -431,6 +431,8 @@ def test_tools_the_scenario_does_not_have_are_another_products():
     # One other tool is not enough to call it another product; settings and fields are not tools.
     assert other_tools("send_report nightly; route_to_human: yes; escalate_to_senior = true; order_id, claim_id.", tutor) == []
     assert other_tools("read_quiz and read_mark_scheme.", []) == []  # a scenario without tools: nothing to compare
+    # However the scenario spells its tool names, the learner's snake_case spelling of one is that tool.
+    assert other_tools("read_quiz, read_mark_scheme, then check_student_answer.", ["checkStudentAnswer", "flag-to-teacher"]) == []
 
 
 def test_a_design_built_on_another_products_tools_scores_zero_and_says_why():

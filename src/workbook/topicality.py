@@ -90,7 +90,7 @@ def other_tools(text: str, tool_names: list[str]) -> list[str]:
     shortenings of `save_draft_summary` and `check_student_answer`, not other tools."""
     if not tool_names:
         return []  # a scenario that lists no tools gives nothing to compare with
-    words = {word for name in tool_names for word in name.lower().split("_")}
+    words = {word for name in tool_names for word in _words_of(name)}
     others: dict[str, None] = {}
     for name in _NAME.findall(text.lower()) if "_" in text else ():
         parts = name.split("_")
@@ -100,6 +100,11 @@ def other_tools(text: str, tool_names: list[str]) -> list[str]:
             return []
         others[name] = None
     return list(others) if len(others) >= OTHER_TOOLS_MIN else []
+
+
+def _words_of(tool_name: str) -> list[str]:
+    """`issue_refund`, `issueRefund`, `issue-refund` and `Issue refund` all give ["issue", "refund"]."""
+    return re.findall(r"[a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", tool_name).lower())
 
 
 def flag(topicality: float, mentioned: set[str], content: Counter[str], written: Counter[str]) -> str:
