@@ -12,7 +12,10 @@ Two labelled sets live in calibration/ (shipped with the package, so
   writers, committed before the scorer was run on it (see blind2/WRITING.md);
 - blind3/: all eight scenarios, ten more shapes (questions answered, key: value,
   typos, confident but wrong, misplaced steps, padding), by four more writers,
-  written after the blind2 fixes as a fresh out-of-sample check.
+  written after the blind2 fixes as a fresh out-of-sample check;
+- blind4/: two scenarios the scorer never saw, by instructor-helpers, answered blind;
+- blind5/: the twelve kinds of blind/ on four scenarios, by four more writers, as a
+  fresh check of the topicality mechanisms (see each folder's WRITING.md).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ BLIND = shipped_calibration_dir() / "blind"
 BLIND2 = shipped_calibration_dir() / "blind2"
 BLIND3 = shipped_calibration_dir() / "blind3"
 BLIND4 = shipped_calibration_dir() / "blind4"  # two instructor-written scenarios that are not shipped, in blind4/scenarios/
+BLIND5 = shipped_calibration_dir() / "blind5"  # the twelve kinds again, four scenarios, after the topicality mechanisms
 ORIGINAL = shipped_calibration_dir() / "original"
 SCENARIOS = sorted(load_all()[0])
 ABOVE_MIDDLING = ("strong", "strong_plain", "terse_expert")
@@ -106,6 +110,24 @@ def test_blind4_on_scenarios_the_scorer_never_saw_keeps_its_floor_and_its_gross_
         assert by_kind[(scenario_id, "off_topic")] <= 15 and by_kind[(scenario_id, "empty")] <= 5, scenario_id
 
 
+# blind5 was scored first at 0.851 (0.79-0.96 per scenario) with the scorer as committed when its labels landed.
+BLIND5_OVERALL_FLOOR = 0.85
+BLIND5_SCENARIO_FLOOR = 0.78
+
+
+def test_blind5_keeps_its_floor_and_the_orderings_the_issue_asks_for():
+    result = _result(BLIND5)
+    assert result.spearman >= BLIND5_OVERALL_FLOOR, result.to_text()
+    assert min(result.per_scenario.values()) >= BLIND5_SCENARIO_FLOOR, result.per_scenario
+    by_kind = {(g.item.scenario, g.item.kind): g.total for g in result.graded}
+    for scenario_id in result.per_scenario:
+        for kind in ABOVE_MIDDLING:
+            assert by_kind[(scenario_id, kind)] > by_kind[(scenario_id, "middling")], (scenario_id, kind)
+        for kind in BELOW_MIDDLING:
+            assert by_kind[(scenario_id, "middling")] > by_kind[(scenario_id, kind)], (scenario_id, kind)
+        assert by_kind[(scenario_id, "off_topic")] <= 15 and by_kind[(scenario_id, "empty")] <= 5, scenario_id
+
+
 def test_blind2_questions_and_promises_of_care_score_below_minimal_correct_answers():
     """Asking the step's questions back, or promising care without a mechanism, is worth less than one right
     decision a step."""
@@ -160,7 +182,7 @@ def test_statistics_helpers():
 
 def test_the_whole_shipped_calibration_reports_each_set_and_orders_within_one_writers_scale():
     result = calibrate(load_sets(), score)
-    assert set(result.per_set) == {"original", "blind", "blind2", "blind3", "blind4"}
+    assert set(result.per_set) == {"original", "blind", "blind2", "blind3", "blind4", "blind5"}
     assert result.per_set["blind3"] == pytest.approx(_result(BLIND3).spearman)
     for high, low in result.misorderings:
         assert high.item.source.rsplit("/", 2)[-2] == low.item.source.rsplit("/", 2)[-2]

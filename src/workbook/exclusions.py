@@ -93,7 +93,13 @@ GRADER_RULES: tuple[GraderRule, ...] = (
     GraderRule.of(("you",), ("are", "act as", "must act as"), ("now a", "now an", "now the", "a", "an", "the"), _GRADER),
     GraderRule.of(("dear", "attention", "note to", "note to the", "hey"), _GRADER + ("ai", "model", "llm")),
     GraderRule.of(("as",), ("an ai", "a language model", "an llm"), 30, ("must", "should", "will"), names_the_grader=False),
-    GraderRule.of(("this", "my"), ("answer",), ("is", "deserves"), ("perfect", "excellent", "100")),
+    GraderRule.of(("this", "my"), ("answer", "response", "submission"), ("is", "deserves", "merits"),
+                  ("perfect", "excellent", "100", "hire-level", "hire level", "5/5", "top marks", "full marks", "full credit")),
+    GraderRule.of(("to the", "for the", "note to the", "dear", "attention", "hey"), ("automated", "automatic", "ai", "scoring", "grading", "marking"),
+                  ("scorer", "grader", "system", "evaluator", "marker", "checker")),
+    GraderRule.of(("scoring", "grading", "marking"), ("system", "engine", "bot", "model"), suffix=r"\s*:"),
+    GraderRule.of(("keywords", "key words", "buzzwords", "key terms"), ("for",), ("scoring", "grading", "marking", "the grader", "the scorer", "the rubric", "the marker")),
+    GraderRule.of(("mark", "tick"), ("all", "every", "each"), 20, ("rubric", "criteria", "criterion"), 30, ("present", "met", "covered", "satisfied", "fulfilled")),
 )
 # A line that opens with a role label ("SYSTEM:", "Grader:"), as injected prompts do.
 _ROLE_WORDS = frozenset("system systems assistant assistants grader graders developer developers instruction instructions".split())
@@ -185,15 +191,16 @@ def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
 # "We will decide which facts are fetched live", "the team needs to think about retries", "it is
 # important to consider ...": a question turned into a statement. Two shapes: a planning verb followed
 # by the question it leaves open (which, what, how, whether ...), or a verb of pure deliberation.
-_SUBJECT = r"\b(?:we|i|the team|our team|they|you)(?:'ll|'d| will| would| should| shall| need to| needs to| must| have to| has to| are going to| plan to| want to| can| could| might| may| then| also| still| first| carefully| later| next)*"
+_SUBJECT = r"\b(?:we|i|the team|our team|they|you|the design|this design|our design|the plan|the solution|the proposal|the approach)(?:'ll|'d| will| would| should| shall| need to| needs to| must| have to| has to| are going to| plan to| want to| can| could| might| may| then| also| still| first| carefully| later| next)*"
 _PLANNING = (
     r"decide|determine|define|identify|describe|list|specify|choose|pick|work out|figure out|find out|establish|agree on|agree|"
     r"clarify|consider|think about|think through|explore|investigate|discuss|map out|spell out|set out|document|write down|settle|work through|"
-    r"note|ask|rank|sort|map|examine"
+    r"note|ask|rank|sort|map|examine|say|state|sort out|lay out"
 )
 _DELIBERATION = r"consider|think about|think through|take into account|keep in mind|look into|explore|investigate|discuss|reflect on|weigh up|find a way|put numbers on|pay attention to"
 _UNDECIDED = letter_first(
     rf"{_SUBJECT} (?:{_PLANNING})(?: \w+){{0,4}}? (?:which|what|whether|how|where|when|who|why)\b"
+    rf"|{_SUBJECT} (?:must|should|has to|have to|needs? to|will)\b[^.;:?!]{{0,80}}? and (?:then |also )?(?:{_PLANNING})(?: \w+){{0,4}}? (?:which|what|whether|how|where|when|who)\b"
     rf"|{_SUBJECT} (?:{_DELIBERATION})\b"
     r"|\b(?:it is|it's|it will be) (?:important|crucial|key|essential|necessary|worth) to (?:consider|think about|decide|determine|define|figure out|look at|address)\b"
     r"|\bto be (?:decided|determined|defined|confirmed|agreed)\b|\btbd\b",
@@ -215,16 +222,19 @@ _PLACEHOLDER = letter_first(
 _UNNAMED_TARGETS = letter_first(
     rf"{_SUBJECT} (?:agree|set|define|choose|pick|decide|determine|settle|fix|work out|come up with|find)(?: on| up| with \w+(?: \w+)?)? "
     r"(?:the |our |some |clear |concrete |specific |target |success )?(?:numbers|targets|thresholds|limits|metrics|criteria|goals|budgets|rules|bar|cut-?offs?|kpis)\b"
+    # "with numbers that must hold before each stage", "there should be thresholds": the targets promised, not given
+    r"|\b(?:numbers|targets|thresholds|limits|metrics|criteria|gates|cut-?offs?) (?:that|which) (?:must|should|will|would|need to|have to)\b"
+    r"|\bthere (?:should|must|will|would|needs? to) be (?:some |certain |clear )?(?:numbers|targets|thresholds|limits|metrics|criteria|gates|cut-?offs?)\b"
 )
 _STATED = re.compile(r"\d|→|->|=>|\b(?:never|not|no|cannot|can't|won't|mustn't|shouldn't|don't|doesn't)\b", re.IGNORECASE)
 _UNDECIDED_FAST, _DECIDED_AFTER_FAST = Caseless(_UNDECIDED), Caseless(_DECIDED_AFTER)
 _PLACEHOLDER_FAST, _STATED_FAST, _UNNAMED_TARGETS_FAST = Caseless(_PLACEHOLDER), Caseless(_STATED), Caseless(_UNNAMED_TARGETS)
 _PLACEHOLDER_WORDS = frozenset(stem(w) for w in "someone somebody something somewhere somehow some certain".split())
-_TARGET_WORDS = frozenset(stem(w) for w in "numbers targets thresholds limits metrics criteria goals budgets rules bar cutoffs cut kpis".split())
+_TARGET_WORDS = frozenset(stem(w) for w in "numbers targets thresholds limits metrics criteria goals budgets rules bar cutoffs cut kpis gates".split())
 _UNDECIDED_WORDS = frozenset(
     stem(w)
     for w in """decide determine define identify describe list specify choose pick work figure find establish agree clarify
-    consider think explore investigate discuss map spell set document write settle note ask rank sort examine take keep
+    consider think explore investigate discuss map spell set document write settle note ask rank sort examine take keep say state lay
     look reflect weigh put pay important crucial key essential necessary worth decided determined defined confirmed
     agreed tbd""".split()
 )
@@ -298,7 +308,8 @@ _DISMISSIVE = letter_first(
     r"duplicates? what|defeats? the (?:purpose|point)|not a real (?:threat|risk|problem|concern|issue)|too busy|too much (?:setup|work|effort|overhead)|"
     r"too (?:expensive|costly|complex|complicated|heavy|strict|cautious|slow) (?:to|for)|can wait|nice[- ]to[- ]have|not a priority|"
     r"(?:sorted|figured|dealt with|handled|worked|added) out later|(?:sort|figure|deal with|handle|work) (?:it |that |this |them )?out later|"
-    r"skip(?:ping|ped|s)?|ditch\w*|forgo\w*|get rid of|slows? (?:us|things|everyone|everything|the team) down|only (?:slows?|adds?)|"
+    # "skipped" alone is what a tool missed ("clauses the tool skipped"); skipping a safeguard is said so
+    r"skip(?:ping|s)?|(?:we|is|are|gets?|get|be|been) skipped|ditch\w*|forgo\w*|get rid of|slows? (?:us|things|everyone|everything|the team) down|only (?:slows?|adds?)|"
     r"(?:would|will|only|just) (?:just |only )?(?:add\w*|slow\w*|delay\w*|get in the way|annoy\w*|confuse\w*|scare\w*|frustrate\w*) ?(?:cost|latency|friction|delay|noise|work|overhead|things|users|people|the \w+)?|"
     r"make(?:s)? (?:it|the \w+) (?:look|seem) (?:unsure|weak|uncertain|bad)|old[- ]fashioned|relic|busy ?work|paperwork|"
     r"(?:can|could) be (?:worked|sorted|figured|decided|added|done|dealt with|handled)(?: out)? (?:later|after)|someday|"
@@ -352,7 +363,22 @@ def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: fro
     if any(keys[p] == _WITHOUT for p in negators[1:]):
         return False  # "never X without Y", "no X without Y": a requirement
     near = [p for p in negators if span[0] - NEGATION_REACH <= p < span[1] + NEGATION_REACH]
+    list_start = _trigger_list_start(text.raw, segment)
+    if list_start >= 0:
+        offsets = text.token_offsets(segment)
+        near = [p for p in near if offsets[p - segment.start] < list_start]
     return any(_turns_down(keys, words, p, last) for p in near)
+
+
+# "Always goes to a senior lawyer: no cap on liability, IP assignment": the list after the colon names what
+# sets the rule off; a negation in it describes a case, it does not turn the rule down.
+_TRIGGER_HEAD = re.compile(r"\b(?:always|whatever|regardless)\b|\b(?:go|goes|sent|routed|escalated?|flagged|held)\s(?:to|for|back)\b", re.IGNORECASE)
+
+
+def _trigger_list_start(raw: str, segment: Segment) -> int:
+    """Where the list of cases after a rule's colon starts in the segment, or -1 when it has none."""
+    colon = raw.find(":", segment.char_start, segment.char_end)
+    return colon if colon >= 0 and _TRIGGER_HEAD.search(raw, segment.char_start, colon) else -1
 
 
 def _turns_down(keys: list[str], words: list[str], position: int, end: int) -> bool:

@@ -61,6 +61,8 @@ RECKLESS_SHARE = 0.25  # each safeguard turned down after the first takes this s
 REPEAT_OVERLAP = 0.6  # share of a segment's word triples seen before that makes it a repeat
 ECHO_OVERLAP = 0.7  # share of a segment's word triples found in the scenario's own text that makes it an echo
 ECHO_MIN_TRIPLES = 5  # shorter statements ("the reviewer is the real user") are too short to call copied
+PARAPHRASE_OVERLAP = 0.7  # share of a requirement-voiced sentence's content words found in one given passage
+PARAPHRASE_MIN_WORDS = 5
 PASSING_WEIGHT = 0.5  # a word the scenario's text uses only once counts half: a passing mention is not its subject
 PASSING_TEXT = 500  # ... in a text of at least this many content words (the shipped ones have 680-870)
 COMMON_SCENARIOS = 3  # a word found in this many shipped scenarios is ordinary in the field, not distinctive of one
@@ -101,6 +103,8 @@ VAGUE_COMMITMENT = re.compile(
     | (?:as|where|when|if)\s(?:needed|necessary|appropriate|required)
     | appropriate\s(?:care|measures|steps|action|actions|safeguards|controls|checks)
     | (?:robust|resilient)\sagainst
+    | (?:will|must|should|shall|needs?\sto|has\sto|have\sto)\s(?:also\s|then\s|still\s)?(?:handle|address|deal\swith|account\sfor|take\scare\sof|cope\swith|cater\sfor|be\sclear\sabout)
+    | something\s(?:sensible|appropriate|useful|helpful|reasonable|suitable|safe)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -134,6 +138,8 @@ class _CompiledScenario:
     vocabulary: frozenset[str]  # stems distinctive of this scenario
     own_weight: dict[str, float]  # every content stem of the scenario's text -> 1, or PASSING_WEIGHT if used once
     echoes: frozenset[int]  # word triples of the text the learner was given
+    prompts: dict[str, dict[str, list[int]]]  # per step: content stem -> the given passages (brief, questions, hints, probes) that hold it
+    given_numbers: frozenset[str]  # the numbers the learner was given
     pattern_sets: dict[str, PatternSet]  # per step: its criteria's, topic concepts' and anti-patterns' patterns
     topics: dict[str, list[Concept]]
     anti_of_pattern: dict[Pattern, AntiPattern]
@@ -166,6 +172,8 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         vocabulary=vocabulary,
         own_weight=own_weight,
         echoes=frozenset().union(*(_shingles(analyse(part).keys) for part in _given_texts(scenario))),
+        prompts={step_id: _prompt_index(scenario, step_id) for step_id in STEP_IDS},
+        given_numbers=frozenset(chain.from_iterable(_NUMBER.findall(part) for part in _given_texts(scenario))),
         pattern_sets={
             step_id: PatternSet(
                 [p for c in step_criteria for p in c.patterns] + [p for c in topics[step_id] for p in c.patterns] + anti_patterns
@@ -217,6 +225,21 @@ def _given_texts(scenario: Scenario) -> list[str]:
     for spec in scenario.step_specs().values():
         parts += [*spec.questions, *spec.hints, *(c.probe for c in spec.criteria), *(c.description for c in spec.criteria)]
     return parts
+
+
+def _prompt_index(scenario: Scenario, step_id: str) -> dict[str, list[int]]:
+    """The passages a learner reads for one step, one sentence of the brief at a time, indexed by content stem."""
+    spec = scenario.step_specs()[step_id]
+    passages = [*spec.questions, *spec.hints, *(c.probe for c in spec.criteria)]
+    passages += [sentence for paragraph in scenario.brief.split("\n\n") for sentence in re.split(r"(?<=[.!?])\s+", paragraph)]
+    passages += [f"{s.name}: {s.interest}" for s in scenario.stakeholders]
+    passages += [f"{s.name}: {s.description} {s.access}" for s in scenario.context_sources]
+    passages += [f"{t.name.replace('_', ' ')}: {t.description}" for t in scenario.tools]
+    index: dict[str, list[int]] = {}
+    for number, passage in enumerate(passages):
+        for key in {key for key in analyse(passage).keys if _is_content(key)}:
+            index.setdefault(key, []).append(number)
+    return index
 
 
 def _content_stems(scenario: Scenario, with_rubric: bool = True) -> set[str]:
@@ -435,7 +458,10 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
         shingles = step.shingles[segment.index] = _shingles(text.keys[segment.start : segment.end])
         if len(shingles) < 2:
             continue
-        if len(shingles) >= ECHO_MIN_TRIPLES and len(shingles & compiled.echoes) >= ECHO_OVERLAP * len(shingles):
+        keys = text.keys[segment.start : segment.end]
+        if (len(shingles) >= ECHO_MIN_TRIPLES and len(shingles & compiled.echoes) >= ECHO_OVERLAP * len(shingles)) or _paraphrases_a_prompt(
+            segment.text, keys, compiled.prompts[step.step_id], compiled.given_numbers
+        ):
             excluded[segment.index] = "Restates the scenario or its questions instead of deciding: earns nothing"
             echoed += 1
             continue
@@ -449,6 +475,28 @@ def _exclude_echoes_and_repeats(step: _StepText, compiled: _CompiledScenario, se
         step.flags.append(f"{title} repeats text from {STEPS_BY_ID[source].title}; it earns credit once.")
     if echoed:
         step.flags.append(f"{title}: {echoed} sentence(s) restate the brief or the questions; only your own decisions earn credit.")
+
+
+# A sentence in the voice of a requirement or a question ("the design must decide whether ...", "drafts
+# should pass checks") says what is to be decided; a rule word, a relation or a number of its own
+# says what was decided.
+_REQUIREMENT_WORDS = frozenset(stem(w) for w in "which what whether how must should has have need needs ought something someone".split())
+_DECISION_WORDS = frozenset(stem(w) for w in "never only always unless if when whenever most least cannot cant wont dont not no without".split())
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _paraphrases_a_prompt(piece: str, keys: list[str], prompts: dict[str, list[int]], given_numbers: frozenset[str]) -> bool:
+    """A requirement-voiced sentence, most of whose content words come from one passage the learner was given,
+    with no decision of its own: a question or a hint turned into a statement, in other words."""
+    if _REQUIREMENT_WORDS.isdisjoint(keys) or not _DECISION_WORDS.isdisjoint(keys):
+        return False
+    content = {key for key in keys if _is_content(key)}
+    if len(content) < PARAPHRASE_MIN_WORDS or ":" in piece or _RELATION_CHARS.search(piece):
+        return False
+    if not given_numbers.issuperset(_NUMBER.findall(piece)):
+        return False
+    shared = Counter(chain.from_iterable(prompts.get(key, ()) for key in content))
+    return bool(shared) and max(shared.values()) >= PARAPHRASE_OVERLAP * len(content)
 
 
 def _exclude_undecided(step: _StepText) -> None:
@@ -672,10 +720,11 @@ def _excluded_notes(step: _StepText) -> list[str]:
 
 
 def _topicality(
-    answers: Answers, compiled: _CompiledScenario, mentioned: set[str], content: Counter[str], written: Counter[str], concrete_share: float
+    answers: Answers, compiled: _CompiledScenario, mentioned: set[str], content: Counter[str], written: Counter[str], concrete_share: float,
+    met_share: float,
 ) -> tuple[float, str]:
     """The answer's topicality (see `topicality`) and the flag that explains it ("" when it is 1)."""
-    topicality = topical.from_words(mentioned, content, written, compiled.own_weight, concrete_share)
+    topicality = max(topical.from_words(mentioned, content, written, compiled.own_weight, concrete_share), topical.from_rubric(met_share))
     if topicality >= 1.0 or not content:
         return topicality, ""
     tool_names = [tool.name for tool in compiled.scenario.tools]
@@ -717,7 +766,9 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.graded_text(s).strip()]
     if empty:
         flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
-    topicality, flag = _topicality(answers, compiled, mentioned, content, written, concrete / rated if rated else 0.0)
+    criteria = [c for report in steps.values() for c in report.criteria]
+    met_share = sum(c.state == "met" for c in criteria) / len(criteria) if criteria else 0.0
+    topicality, flag = _topicality(answers, compiled, mentioned, content, written, concrete / rated if rated else 0.0, met_share)
     flags += [flag] if flag else []
     if topicality < 1.0 and content:
         for report in steps.values():

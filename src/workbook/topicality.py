@@ -32,6 +32,9 @@ REPEATED_MIN = 12  # fewer repeated words than this say nothing either way
 # figure an answer is vague, and its repeated words (balance, robust, experience) are not another
 # product's nouns; from the second, they may say it is another product's design.
 CONCRETE_FROM, CONCRETE_AT = 0.2, 1 / 3
+# Share of the rubric's criteria met (with evidence grounded in this scenario): from the first figure, an
+# answer is partly shown to be about this scenario, from the second wholly, whatever words it repeats.
+MET_FROM, MET_AT = 0.6, 0.7
 OTHER_TOOLS_MIN = 2  # distinct tool names, none of them this scenario's, that say "another product's tools"
 
 # A tool is named as code names it: lower-case words joined by underscores, starting with a verb
@@ -59,6 +62,14 @@ def stop_words() -> frozenset[str]:
 
 def _ramp(value: float, low: float, high: float) -> float:
     return max(0.0, min(1.0, (value - low) / (high - low)))
+
+
+def from_rubric(met_share: float) -> float:
+    """The least topicality an answer that meets this share of the scenario's criteria can have: its
+    criteria are this scenario's, so meeting most of them shows what the answer is about. Another product's
+    design meets fewer (at most about a third in the calibration sets, and 58% of the loosest shipped rubric
+    when another scenario's reference answers are entered under it), a strong answer most (66% and up)."""
+    return _ramp(met_share, MET_FROM, MET_AT)
 
 
 def from_words(
