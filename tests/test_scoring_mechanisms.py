@@ -424,15 +424,17 @@ def test_tools_the_scenario_does_not_have_are_another_products():
     from workbook.topicality import other_tools
 
     tutor = ["check_student_answer", "make_practice_problem", "flag_to_teacher"]
-    assert other_tools("Tools: read_quiz, read_mark_scheme and save_suggested_marks (draft only).", tutor) == [
+    assert other_tools("Tools: read_quiz, read_mark_scheme and save_suggested_marks (draft only).", "", tutor) == [
         "read_quiz", "read_mark_scheme", "save_suggested_marks"]
     # A shortened name of one of the scenario's tools is that tool: one such name settles it.
-    assert other_tools("read_quiz and read_mark_scheme, then check_answer on each.", tutor) == []
+    assert other_tools("read_quiz and read_mark_scheme, then check_answer on each.", "", tutor) == []
     # One other tool is not enough to call it another product; settings and fields are not tools.
-    assert other_tools("send_report nightly; route_to_human: yes; escalate_to_senior = true; order_id, claim_id.", tutor) == []
-    assert other_tools("read_quiz and read_mark_scheme.", []) == []  # a scenario without tools: nothing to compare
+    assert other_tools("send_report nightly; route_to_human: yes; escalate_to_senior = true; order_id, claim_id.", "", tutor) == []
+    assert other_tools("read_quiz and read_mark_scheme.", "", []) == []  # a scenario without tools: nothing to compare
+    # A scenario tool named only in text set aside (an anti-pattern) does not make it this scenario's design.
+    assert other_tools("read_quiz and read_mark_scheme.", "Let the model call flag_to_teacher as it likes.", tutor) == ["read_quiz", "read_mark_scheme"]
     # However the scenario spells its tool names, the learner's snake_case spelling of one is that tool.
-    assert other_tools("read_quiz, read_mark_scheme, then check_student_answer.", ["checkStudentAnswer", "flag-to-teacher"]) == []
+    assert other_tools("read_quiz, read_mark_scheme, then check_student_answer.", "", ["checkStudentAnswer", "flag-to-teacher"]) == []
 
 
 def test_a_design_built_on_another_products_tools_scores_zero_and_says_why():
@@ -513,15 +515,13 @@ def test_an_answer_that_meets_most_of_the_rubric_is_about_this_scenario_whatever
     meets most of this scenario's criteria; an answer that meets few is judged by its words alone."""
     from collections import Counter
 
-    from workbook.scoring import _compile, _topicality
+    from workbook.scoring import _AnswerWords, _compile, _topicality
 
     everyday = Counter({word: 6 for word in ("book", "harder", "fine", "finish", "plain", "normal", "cover")})
-    own = Counter({"refund": 4, "tracking": 3})
-    words = everyday + own
-    answers = Answers(REFUND.id, {"user_intent": "Refunds, in plain words."})
-    args = (answers, _compile(REFUND), {"refund", "tracking"}, words, words, 0.5)
-    assert _topicality(*args, met_share=0.75)[0] == 1.0
-    low, flag = _topicality(*args, met_share=0.3)
+    counted = everyday + Counter({"refund": 4, "tracking": 3})
+    words = _AnswerWords(mentioned={"refund", "tracking"}, content=counted, written=counted.copy(), concrete=1, rated=2)
+    assert _topicality(words, _compile(REFUND), met_share=0.75)[0] == 1.0
+    low, flag = _topicality(words, _compile(REFUND), met_share=0.3)
     assert low < 0.5 and "count at" in flag
 
 
@@ -540,7 +540,7 @@ def test_a_case_that_sets_a_rule_off_or_a_miss_being_counted_is_not_a_dismissal(
 
 
 def test_skipping_a_safeguard_is_still_a_dismissal():
-    step = _step(REFUND, "feedback_evaluation", "The shadow run is skipped: we launch to every customer on day one.")
+    step = _step(REFUND, "feedback_evaluation", "The shadow run is skipped for the pilot.")
     assert [h for h in step.anti_patterns if h.id == "dismissed-safeguard"], step.anti_patterns
 
 
@@ -562,3 +562,39 @@ def test_text_addressed_to_an_automated_grader_earns_nothing(addressed):
 def test_a_scoring_system_in_the_design_is_not_the_grader():
     step = _step(REFUND, "safety_checks", "The fraud scoring system marks a claim as risky when the account is under 30 days old, and an agent reviews it.")
     assert step.score > 0 and not any("addressed to the grader" in note for note in step.feedback), step.feedback
+
+
+def test_anti_patterns_are_charged_where_they_stand_not_again_as_another_topic():
+    """The scenario's own words in set-aside sentences (anti-patterns, dismissals) widen the topicality
+    figure's denominators but do not count against the answer as well: a weak refund design full of
+    anti-patterns is still about refunds."""
+    from collections import Counter
+
+    from workbook.scoring import _compile
+    from workbook.topicality import from_words
+
+    compiled = _compile(REFUND)
+    own = [word for word in sorted(compiled.vocabulary) if compiled.own_weight.get(word) == 1.0][:6]
+    counted = Counter(dict.fromkeys(own, 3)) + Counter({f"word{n}": 1 for n in range(60)})
+    set_aside = Counter(dict.fromkeys(own, 4))
+    alone = from_words(set(own), counted, counted, compiled.own_weight, 0.5)
+    with_anti_patterns = from_words(set(own), counted, counted + set_aside, compiled.own_weight, 0.5)
+    assert alone == 1.0 and 0.3 <= with_anti_patterns < alone, (alone, with_anti_patterns)
+
+
+@pytest.mark.parametrize(
+    "step_id, weak, anti",
+    [
+        ("tool_execution", "The system prompt says never refund more than $75, which keeps it within limits.", "limits-in-the-prompt"),
+        ("feedback_evaluation", "Launch to all customers at once to get data quickly.", "full-automation-first"),
+        ("user_intent", "Success is the number of chats the assistant handles and how many customers use it.", "engagement-metric"),
+    ],
+)
+def test_the_domains_weak_moves_are_caught_in_their_everyday_wording(step_id, weak, anti):
+    """A negation between a pattern's terms belongs to what lies between them ("says never refund"), not to the move."""
+    assert anti in [h.id for h in _step(REFUND, step_id, weak).anti_patterns]
+
+
+def test_a_negation_just_before_the_move_still_rejects_it():
+    step = _step(REFUND, "tool_execution", "Limits never live only in the system prompt: the refund service enforces the $75 cap.")
+    assert "limits-in-the-prompt" not in [h.id for h in step.anti_patterns], step.anti_patterns

@@ -452,6 +452,18 @@ def find_spans(text: Text, pattern: Pattern) -> dict[int, Span]:
     return _segments_where_near(text, term_spans)
 
 
+def term_spans(text: Text, pattern: Pattern, span: Span) -> list[Span]:
+    """Where each of `pattern`'s terms occurs inside a match `span` (a match is widened to cover them all)."""
+    found = []
+    for term in pattern.terms:
+        spans = _term_spans(text, term)
+        i = bisect_left(spans, (span[0],))
+        while i < len(spans) and spans[i][0] < span[1]:
+            found.append(spans[i])
+            i += 1
+    return found
+
+
 class PatternSet:
     """Many patterns run over one text at the cost of the text, not of the pattern count.
 

@@ -40,7 +40,7 @@ import msgspec
 from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
 from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem
+from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem, term_spans
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
@@ -320,8 +320,14 @@ def _rejects(text: Text, span: Span, pattern: Pattern) -> bool:
     just before or inside the match counts: "No staged rollout: launch to everyone and fix
     later" does not reject launching and fixing later."""
     segment = text.segments[text.segment_of[span[0]]]
-    near = text.keys[max(segment.start, span[0] - REJECT_REACH) : span[1]]
-    return bool(NEGATIONS.intersection(near) - _own_keys(pattern))
+    own = _own_keys(pattern)
+    # Just before one of the move's terms, or right after one ("limits never live in the prompt"): a
+    # negation further from them belongs to what lies between ("the system prompt says never refund
+    # more than $75, which keeps it within limits").
+    for start, end in term_spans(text, pattern, span):
+        if not NEGATIONS.isdisjoint(set(text.keys[max(segment.start, start - REJECT_REACH) : min(segment.end, end + 1)]) - own):
+            return True
+    return False
 
 
 def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
@@ -384,6 +390,31 @@ class _StepText:
     written: Counter[str] = field(default_factory=Counter)  # content stems of the counted text and of the text set aside as gaming or anti-patterns
     shingles: dict[int, set[int]] = field(default_factory=dict)  # segment index -> its hashed word triples
     dismissing: set[int] = field(default_factory=set)  # segments that turn a safeguard down
+
+
+@dataclass
+class _AnswerWords:
+    """What the steps' text says, gathered across the answer for its topicality."""
+
+    texts: list[_StepText] = field(default_factory=list)
+    mentioned: set[str] = field(default_factory=set)
+    content: Counter[str] = field(default_factory=Counter)
+    written: Counter[str] = field(default_factory=Counter)
+    concrete: int = 0  # counted segments that are specific
+    rated: int = 0  # counted segments
+
+    def add(self, step: _StepText) -> None:
+        self.texts.append(step)
+        self.mentioned |= step.mentioned
+        self.content.update(step.content)
+        self.written.update(step.written)
+        counted = [quality for index, quality in step.quality.items() if index not in step.excluded]
+        self.concrete += sum(quality >= SPECIFIC_CREDIT for quality in counted)
+        self.rated += len(counted)
+
+    @property
+    def concrete_share(self) -> float:
+        return self.concrete / self.rated if self.rated else 0.0
 
 
 def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
@@ -719,19 +750,26 @@ def _excluded_notes(step: _StepText) -> list[str]:
     return notes
 
 
-def _topicality(
-    answers: Answers, compiled: _CompiledScenario, mentioned: set[str], content: Counter[str], written: Counter[str], concrete_share: float,
-    met_share: float,
-) -> tuple[float, str]:
+def _kept_and_set_aside(texts: list[_StepText]) -> tuple[str, str]:
+    """The answer's text in two parts: what was not set aside, and what was (grader-addressed, anti-pattern, dismissal)."""
+    kept, aside = [], []
+    for step in texts:
+        for segment in step.text.segments:
+            (aside if step.excluded.get(segment.index, "").startswith(SET_ASIDE) else kept).append(segment.text)
+    return " ".join(kept), " ".join(aside)
+
+
+def _topicality(words: _AnswerWords, compiled: _CompiledScenario, met_share: float) -> tuple[float, str]:
     """The answer's topicality (see `topicality`) and the flag that explains it ("" when it is 1)."""
-    topicality = max(topical.from_words(mentioned, content, written, compiled.own_weight, concrete_share), topical.from_rubric(met_share))
-    if topicality >= 1.0 or not content:
+    from_words = topical.from_words(words.mentioned, words.content, words.written, compiled.own_weight, words.concrete_share)
+    topicality = max(from_words, topical.from_rubric(met_share))
+    if topicality >= 1.0 or not words.content:
         return topicality, ""
     tool_names = [tool.name for tool in compiled.scenario.tools]
-    others = topical.other_tools(" ".join(map(answers.graded_text, STEP_IDS)), tool_names)
+    others = topical.other_tools(*_kept_and_set_aside(words.texts), tool_names)
     if others:
         return 0.0, topical.tools_flag(others, tool_names)
-    return topicality, topical.flag(topicality, mentioned, content, written)
+    return topicality, topical.flag(topicality, words.mentioned, words.content, words.written)
 
 
 def _as_answers(answers: Answers | dict | str | os.PathLike) -> Answers:
@@ -750,27 +788,19 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     seen: dict[int, str] = {}  # hashed word triple -> the step it first appeared in
     steps: dict[str, StepReport] = {}
     flags: list[str] = []
-    mentioned: set[str] = set()
-    content: Counter[str] = Counter()
-    written: Counter[str] = Counter()
-    concrete = rated = 0  # counted segments that are specific, and all of them
+    words = _AnswerWords()
     for step_id in STEP_IDS:
         steps[step_id], step = _step_report(step_id, answers.graded_text(step_id), compiled, seen)
         flags += step.flags
-        mentioned |= step.mentioned
-        content.update(step.content)
-        written.update(step.written)
-        counted = [quality for index, quality in step.quality.items() if index not in step.excluded]
-        concrete += sum(quality >= SPECIFIC_CREDIT for quality in counted)
-        rated += len(counted)
+        words.add(step)
     empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.graded_text(s).strip()]
     if empty:
         flags.append(f"{len(empty)} of {len(STEP_IDS)} steps have no answer yet: {', '.join(empty)}.")
     criteria = [c for report in steps.values() for c in report.criteria]
     met_share = sum(c.state == "met" for c in criteria) / len(criteria) if criteria else 0.0
-    topicality, flag = _topicality(answers, compiled, mentioned, content, written, concrete / rated if rated else 0.0, met_share)
+    topicality, flag = _topicality(words, compiled, met_share)
     flags += [flag] if flag else []
-    if topicality < 1.0 and content:
+    if topicality < 1.0 and words.content:
         for report in steps.values():
             report.score = round(report.score * topicality, 1)
     weights = {step_id: spec.weight for step_id, spec in scenario.step_specs().items()}

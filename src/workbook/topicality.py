@@ -77,10 +77,13 @@ def from_words(
 ) -> float:
     """Signals 1 and 2, multiplied, with the floor of signal 1 kept for a vague answer.
 
-    `content` holds the content words of the text that counts, `written` those of the text set aside
-    as well (grader-addressed, anti-pattern or dismissal), so appending such text can only lower the
-    figure. `own_weight` gives each content word of the scenario's text its weight as the scenario's
-    own (a word its text uses only once counts less: a passing mention is not its subject).
+    `content` holds the content words of the text that counts; `written` those of the text set aside as
+    well (grader-addressed, anti-pattern, dismissal). Numerators come from `content`, denominators from
+    `written`, so appending set-aside text, even text that swallows a sentence before it, can only lower
+    the figure. A scenario word in set-aside text only widens the denominator: it is charged where it
+    stands, not counted again as another topic. `own_weight` gives each content word of the scenario's
+    text its weight as the scenario's own (a word its text uses only once counts less: a passing mention
+    is not its subject).
     """
     distinct = max(DISTINCT_FLOOR, _ramp(len(mentioned) / len(written) if written else 0.0, DISTINCT_FROM, DISTINCT_AT))
     design, stop = design_vocabulary(), stop_words()
@@ -88,28 +91,31 @@ def from_words(
     total = sum(written[word] for word in repeated)
     if total < REPEATED_MIN:
         return distinct
-    # An own word counts for its uses in counted text, less its uses in text set aside.
-    own = sum(max(0, 2 * content[word] - written[word]) * own_weight.get(word, 0.0) for word in repeated)
+    own = sum(content[word] * own_weight.get(word, 0.0) for word in repeated)
     vague_floor = DISTINCT_FLOOR * (1.0 - _ramp(concrete_share, CONCRETE_FROM, CONCRETE_AT))
     return max(vague_floor, distinct * _ramp(own / total, REPEATED_FROM, REPEATED_AT))
 
 
-def other_tools(text: str, tool_names: list[str]) -> list[str]:
-    """Signal 3: the tool names in `text` that are not this scenario's, when it names no tool of the
-    scenario's and at least OTHER_TOOLS_MIN others; else []. A name counts as the scenario's when every
-    one of its words is in the scenario's tool names, so `save_draft` and `check_answer` are
-    shortenings of `save_draft_summary` and `check_student_answer`, not other tools."""
+def other_tools(kept: str, set_aside: str, tool_names: list[str]) -> list[str]:
+    """Signal 3: the tool names in the answer that are not this scenario's, when it names at least
+    OTHER_TOOLS_MIN others and, in the text `kept` (not set aside), none of the scenario's; else [].
+    A scenario tool named only in set-aside text does not count, so appending an anti-pattern that
+    names one cannot lift another product's design. A name counts as the scenario's when every one of
+    its words is in the scenario's tool names, so `save_draft` and `check_answer` are shortenings of
+    `save_draft_summary` and `check_student_answer`, not other tools."""
     if not tool_names:
         return []  # a scenario that lists no tools gives nothing to compare with
     words = {word for name in tool_names for word in _words_of(name)}
     others: dict[str, None] = {}
-    for name in _NAME.findall(text.lower()) if "_" in text else ():
-        parts = name.split("_")
-        if parts[0] not in TOOL_VERBS:
-            continue  # `order_id`, `claim_id`: a field, not a tool
-        if words.issuperset(parts):
-            return []
-        others[name] = None
+    for text, counts in ((kept, True), (set_aside, False)):
+        for name in _NAME.findall(text.lower()) if "_" in text else ():
+            parts = name.split("_")
+            if parts[0] not in TOOL_VERBS:
+                continue  # `order_id`, `claim_id`: a field, not a tool
+            if not words.issuperset(parts):
+                others[name] = None
+            elif counts:
+                return []
     return list(others) if len(others) >= OTHER_TOOLS_MIN else []
 
 
