@@ -179,9 +179,15 @@ class TransferPanel:
         self.target = target
         self.store = _store_of(target)
         self.work_dir = Path(work_dir) if work_dir is not None else self.store.path.parent
-        # one style and layout per kind (each widget, layout and style is a comm message)
-        self._button_style, self._html_style = W.ButtonStyle(), HTMLStyle()
-        self._auto, self._plain = W.Layout(width="auto"), W.Layout()
+        # one style and layout per kind (each widget, layout and style is a comm message);
+        # under a practice form, the form's own: the same values, no more comms
+        shared = getattr(target, "_shared", None)
+        if shared is not None:
+            self._button_style, self._html_style = target._shared_style("button", W.ButtonStyle), target._html_style
+            self._auto, self._plain = shared("button", width="auto"), shared("plain")
+        else:
+            self._button_style, self._html_style = W.ButtonStyle(), HTMLStyle()
+            self._auto, self._plain = W.Layout(width="auto"), W.Layout()
         intro = (
             "<b>Keep your work.</b> On Binder or a workshop server your files are deleted when the session ends: "
             "download your answers before you leave, and upload them here next time to carry on."
