@@ -129,6 +129,25 @@ def test_blind5_keeps_its_floor_and_the_orderings_the_issue_asks_for():
         assert by_kind[(scenario_id, "off_topic")] <= 15 and by_kind[(scenario_id, "empty")] <= 5, scenario_id
 
 
+# blind6 was scored first at 0.913 (0.85-0.96 per scenario) with the scorer as committed when its labels landed.
+BLIND6 = shipped_calibration_dir() / "blind6"
+BLIND6_OVERALL_FLOOR = 0.89
+BLIND6_SCENARIO_FLOOR = 0.83
+
+
+def test_blind6_keeps_its_floor_and_its_gross_orderings():
+    result = _result(BLIND6)
+    assert result.spearman >= BLIND6_OVERALL_FLOOR, result.to_text()
+    assert min(result.per_scenario.values()) >= BLIND6_SCENARIO_FLOOR, result.per_scenario
+    by_kind = {(g.item.scenario, g.item.kind): g.total for g in result.graded}
+    for (scenario_id, kind), total in by_kind.items():
+        if kind in ("off_topic", "sibling_product", "empty"):
+            assert total <= 5, (scenario_id, kind, total)
+        middling = by_kind.get((scenario_id, "middling"), by_kind.get((scenario_id, "middling_plain")))
+        if kind.startswith("strong"):
+            assert total > middling, (scenario_id, kind)
+
+
 def test_blind2_questions_and_promises_of_care_score_below_minimal_correct_answers():
     """Asking the step's questions back, or promising care without a mechanism, is worth less than one right
     decision a step."""
@@ -183,7 +202,7 @@ def test_statistics_helpers():
 
 def test_the_whole_shipped_calibration_reports_each_set_and_orders_within_one_writers_scale():
     result = calibrate(load_sets(), score)
-    assert set(result.per_set) == {"original", "blind", "blind2", "blind3", "blind4", "blind5"}
+    assert set(result.per_set) == {"original", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"}
     assert result.per_set["blind3"] == pytest.approx(_result(BLIND3).spearman)
     for high, low in result.misorderings:
         assert high.item.source.rsplit("/", 2)[-2] == low.item.source.rsplit("/", 2)[-2]

@@ -52,4 +52,4 @@ def test_wheel_install_lists_the_shipped_scenarios(tmp_path):
     )
     assert calibrated.returncode == 0, calibrated.stderr  # the shipped calibration set comes with the wheel
     shipped = json.loads(calibrated.stdout)
-    assert shipped["sets"] >= 404 and set(shipped["per_set"]) == {"original", "blind", "blind2", "blind3", "blind4", "blind5"}
+    assert shipped["sets"] >= 448 and set(shipped["per_set"]) == {"original", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"}

@@ -598,3 +598,15 @@ def test_the_domains_weak_moves_are_caught_in_their_everyday_wording(step_id, we
 def test_a_negation_just_before_the_move_still_rejects_it():
     step = _step(REFUND, "tool_execution", "Limits never live only in the system prompt: the refund service enforces the $75 cap.")
     assert "limits-in-the-prompt" not in [h.id for h in step.anti_patterns], step.anti_patterns
+
+
+def test_an_answer_written_under_the_wrong_step_is_partly_covered_and_says_where():
+    """The refund reference's context step written as its evaluation step's answer and the other way round:
+    each criterion finds its evidence under the other step, partly covered, with a note saying where."""
+    reference = _reference(REFUND)
+    swapped = {"context_acquisition": reference["feedback_evaluation"], "feedback_evaluation": reference["context_acquisition"]}
+    report = score(Answers(REFUND.id, swapped), REFUND)
+    context = report.steps["context_acquisition"]
+    found = [c for c in context.criteria if "written under Feedback and evaluation" in c.note]
+    assert len(found) >= 3 and all(c.state == "partly" for c in found), [(c.id, c.state, c.note) for c in context.criteria]
+    assert 0 < context.score < score(Answers(REFUND.id, reference), REFUND).steps["context_acquisition"].score

@@ -52,6 +52,7 @@ VAGUE_CREDIT = 0.3  # a statement that promises care ("handled appropriately") i
 SPECIFIC_CREDIT = 1.0  # found in a statement with a number, a condition or an arrow
 UNGROUNDED_SHARE = 0.4  # share of that credit when a shared concept is stated without what the criterion is about
 MET_AT = 0.5  # credit from which a criterion counts as met; below it, as partly covered
+MISPLACED_SHARE = 0.45  # share of its credit a criterion earns from a sentence written under another step: partly covered
 TOPIC_SHARE = 0.15  # share of a step's score earned by the step's general concepts, rubric aside
 TOPIC_CONCEPTS_FOR_FULL = 3  # that many of them, in real sentences, earn the whole share
 MAX_PENALTY = 45.0  # anti-patterns can cost a step at most this much
@@ -144,6 +145,7 @@ class _CompiledScenario:
     topics: dict[str, list[Concept]]
     anti_of_pattern: dict[Pattern, AntiPattern]
     criterion_owners: dict[str, _Owners]  # per step: pattern -> the criteria that use it
+    criterion_sets: dict[str, PatternSet]  # per step: its criteria's patterns alone, to look for them under other steps
     topic_owners: dict[str, _Owners]  # per step: pattern -> the topic concepts that use it
 
 
@@ -183,6 +185,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         topics=topics,
         anti_of_pattern={pattern: anti for anti in antis for pattern in anti.patterns},
         criterion_owners={step_id: _owners([c.patterns for c in step_criteria]) for step_id, step_criteria in criteria.items()},
+        criterion_sets={step_id: PatternSet([p for c in step_criteria for p in c.patterns]) for step_id, step_criteria in criteria.items()},
         topic_owners={step_id: _owners([c.patterns for c in concepts]) for step_id, concepts in topics.items()},
     )
     if len(_compiled) > 64:
@@ -390,6 +393,8 @@ class _StepText:
     written: Counter[str] = field(default_factory=Counter)  # content stems of the counted text and of the text set aside as gaming or anti-patterns
     shingles: dict[int, set[int]] = field(default_factory=dict)  # segment index -> its hashed word triples
     dismissing: set[int] = field(default_factory=set)  # segments that turn a safeguard down
+    best: list = field(default_factory=list)  # per criterion of the step: its best _Evidence
+    topic: float = 0.0  # credit for the step's general concepts
 
 
 @dataclass
@@ -579,6 +584,7 @@ class _Evidence:
     rank: int = 0
     note: str = ""
     dismissed: int = -1  # a segment that turned the idea down
+    step: str = ""  # the step whose text holds the evidence, when it is not the criterion's own
 
 
 def _credit(criterion: _Criterion, pattern: Pattern, step: _StepText, index: int) -> tuple[float, str]:
@@ -666,7 +672,7 @@ def _topic_credit(step_id: str, compiled: _CompiledScenario, step: _StepText) ->
     return min(1.0, sum(best) / TOPIC_CONCEPTS_FOR_FULL), dismissed
 
 
-def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> tuple[StepReport, _StepText]:
+def _judge_step(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict) -> _StepText:
     step = _classify(step_id, raw, compiled, seen)
     criteria = compiled.criteria[step_id]
     best = _judge_criteria(step, criteria, compiled.criterion_owners[step_id])
@@ -676,17 +682,55 @@ def _step_report(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict
     step.hits += _dismissal_hits(step, criteria, best, dismissed_topics)
     _register_credited(step, best, seen)
     _count_words(step, compiled.vocabulary)
-    results = [_criterion_result(c, step, evidence) for c, evidence in zip(criteria, best)]
+    step.best, step.topic = best, topic
+    return step
+
+
+def _step_report(step: _StepText, compiled: _CompiledScenario, texts: dict[str, _StepText]) -> StepReport:
+    criteria, best = compiled.criteria[step.step_id], step.best
+    results = [_criterion_result(c, texts.get(evidence.step, step), evidence) for c, evidence in zip(criteria, best)]
     rubric = sum(c.weight * e.credit for c, e in zip(criteria, best)) / sum(c.weight for c in criteria)
-    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * topic)
+    coverage = 100.0 * ((1 - TOPIC_SHARE) * rubric + TOPIC_SHARE * step.topic)
     penalty = min(MAX_PENALTY, sum(hit.penalty for hit in step.hits))
     score = max(0.0, min(100.0, coverage - penalty))
     if any(reason == GRADER_ADDRESSED for reason in step.excluded.values()):
         score = 0.0  # a step that talks to the grader cannot be taken at its word
-    report = StepReport(step_id, round(score, 1), results, step.hits, words=len(step.text.keys))
+    report = StepReport(step.step_id, round(score, 1), results, step.hits, words=len(step.text.keys))
     report.feedback = _feedback(report, step)
     report.next_move = next_move(report, bool(step.text.keys))
-    return report, step
+    return report
+
+
+def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) -> None:
+    """A step that misses most of its criteria may have its answers written under other steps: each missing
+    criterion looks for evidence in the other steps' sentences that earned nothing there, and counts it as
+    partly covered (MISPLACED_SHARE), with a note saying where it was found."""
+    def said(step: _StepText, index: int) -> str:
+        return step.text.segments[index].text.strip().lower()
+
+    # A sentence serves once, wherever it was written and however often it was pasted.
+    used = {said(step, e.index) for step in texts.values() for e in step.best if e.credit > 0}
+    for step_id, step in texts.items():
+        criteria = compiled.criteria[step_id]
+        if sum(e.credit == 0 for e in step.best) * 2 < len(criteria) or GRADER_ADDRESSED in step.excluded.values():
+            continue
+        for other_id, other in texts.items():
+            if other_id == step_id or not other.text.keys:
+                continue
+            matches = compiled.criterion_sets[step_id].search(other.text)
+            for pattern, segments in matches.items():
+                for owner, _ in compiled.criterion_owners[step_id].get(pattern, ()):
+                    for index, span in segments.items():
+                        if index not in other.quality or index in other.dismissing or said(other, index) in used:
+                            continue
+                        if exclusions.dismisses(other.text, other.text.segments[index], span, _own_keys(pattern)):
+                            continue
+                        credit, note = _credit(criteria[owner], pattern, other, index)
+                        credit *= MISPLACED_SHARE
+                        if credit > step.best[owner].credit:
+                            where = f"written under {STEPS_BY_ID[other_id].title}, where it earns nothing: move it here"
+                            step.best[owner] = _Evidence(credit, index, 0, f"{note}; {where}" if note else where, step.best[owner].dismissed, other_id)
+        used |= {said(texts[e.step], e.index) for e in step.best if e.step}
 
 
 def _judge_without_dismissals(step: _StepText, compiled: _CompiledScenario, first: list[_Evidence]) -> tuple[list[_Evidence], float]:
@@ -789,8 +833,10 @@ def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None
     steps: dict[str, StepReport] = {}
     flags: list[str] = []
     words = _AnswerWords()
-    for step_id in STEP_IDS:
-        steps[step_id], step = _step_report(step_id, answers.graded_text(step_id), compiled, seen)
+    texts = {step_id: _judge_step(step_id, answers.graded_text(step_id), compiled, seen) for step_id in STEP_IDS}
+    _credit_misplaced(texts, compiled)
+    for step_id, step in texts.items():
+        steps[step_id] = _step_report(step, compiled, texts)
         flags += step.flags
         words.add(step)
     empty = [STEPS_BY_ID[s].title for s in STEP_IDS if not answers.graded_text(s).strip()]
