@@ -252,10 +252,7 @@ def analyse(raw: str) -> Text:
     that the Python-level work grows with the segments, not the words: this runs
     on every check a learner makes.
     """
-    normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
-    lowered = normal.lower()
-    if len(lowered) != len(normal):  # a few characters change length when lowercased
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in normal)
+    normal, lowered = _normalised(raw)
     words: list[str] = []
     segment_of: list[int] = []
     segments: list[Segment] = []
@@ -278,6 +275,22 @@ def analyse(raw: str) -> Text:
     text = Text(raw, lowered, keys, words, segment_of, segments, set(words), by_key)
     _tag_numbers(text)
     return text
+
+
+def _normalised(raw: str) -> tuple[str, str]:
+    """`raw` with curly apostrophes made straight, and that lowercased, both of the length of `raw`."""
+    normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
+    lowered = normal.lower()
+    if len(lowered) != len(normal):  # a few characters change length when lowercased
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in normal)
+    return normal, lowered
+
+
+def stems(raw: str) -> list[str]:
+    """`analyse(raw).keys`, without the segments: the stems of the text in order, for text that is only
+    counted or compared (the scenario's own text, when a rubric is compiled). No character a boundary
+    consumes can be part of a word, so the words of the whole text are those of its segments, in order."""
+    return list(map(stem, _WORD.findall(_normalised(raw)[1])))
 
 
 def _cuts(text: str) -> list[tuple[int, int]]:
