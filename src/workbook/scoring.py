@@ -39,7 +39,7 @@ import msgspec
 from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
 from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem
+from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem, stems
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
@@ -182,7 +182,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         anti_patterns=antis,
         vocabulary=vocabulary,
         own_weight=own_weight,
-        echoes=frozenset().union(*(_shingles(analyse(part).keys) for part in _given_texts(scenario))),
+        echoes=frozenset().union(*(_shingles(stems(part)) for part in _given_texts(scenario))),
         pattern_sets={
             step_id: PatternSet(
                 [p for c in step_criteria for p in c.patterns] + [p for c in topics[step_id] for p in c.patterns] + anti_patterns
@@ -208,7 +208,7 @@ def _is_content(key: str) -> bool:
 def _criterion(spec, situation: frozenset[str]) -> _Criterion:
     own = [item for item in spec.evidence if not item.startswith("@")]
     generic = set(expand([item for item in spec.evidence if item.startswith("@")])) - set(expand(own))
-    anchors = situation.intersection(analyse(spec.description).keys) - design_vocabulary()
+    anchors = situation.intersection(stems(spec.description)) - design_vocabulary()
     return _Criterion(spec.id, spec.description, spec.weight, spec.probe, expand(spec.evidence), frozenset(generic), anchors)
 
 
@@ -249,7 +249,7 @@ def _content_counts(scenario: Scenario, with_rubric: bool = True) -> Counter[str
     parts += scenario.constraints.other
     if with_rubric:
         parts += [c.description for spec in scenario.step_specs().values() for c in spec.criteria]
-    return Counter(filter(_is_content, analyse(" ".join(parts)).keys))
+    return Counter(filter(_is_content, stems(" ".join(parts))))
 
 
 COMMON_STEMS_FILE = "common_stems.txt"  # in workbook/data: the result of compute_common_stems(), one stem a line
