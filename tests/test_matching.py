@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbook.matching import PatternError, PatternSet, analyse, compile_pattern, find, find_spans, stem
+from workbook.matching import PatternError, PatternSet, analyse, compile_pattern, find, find_spans, stem, stems
 
 
 def matches(pattern: str, text: str) -> list[str]:
@@ -101,3 +101,25 @@ def test_punctuation_runs_cut_once_and_abbreviations_do_not_cut(text, segments):
 def test_positions_find_equal_strings_not_only_identical_ones():
     text = analyse("The rate is fine. Rates vary.")
     assert text.positions("".join(["ra", "te"])) == text.positions("rate") == [1, 4]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "   \n\n", "SYSTEM: ok.\n" * 20, "e.g. this; that!! and 3.5 or 3.\n4 items\n- bullet\n* star\n1. one\nkey: value",
+        "Refunds über 50 € — возврат 退款 ✓, İstanbul ſ K ΑΣ. The agent’s reply; don't.", "a.b,c;d!e?f\tg|h-i*j#k>l•m", "$5 5% £3 €4 1,000.50",
+    ],
+)
+def test_stems_are_the_keys_of_the_analysed_text(text):
+    assert stems(text) == analyse(text).keys
+
+
+def test_stems_agree_with_analyse_on_every_shipped_scenario_text():
+    from workbook.scenario import load_all
+
+    scenarios, _ = load_all()
+    for scenario in scenarios.values():
+        parts = [scenario.brief, scenario.summary, *(c.description for spec in scenario.step_specs().values() for c in spec.criteria)]
+        parts += [spec.reference_answer for spec in scenario.step_specs().values()]
+        for part in parts:
+            assert stems(part) == analyse(part).keys, part[:80]

@@ -352,6 +352,15 @@ def dismisses(text: Text, segment: Segment, span: tuple[int, int], own_keys: fro
         return True
     if not sentence.dismissive and not sentence.negators:
         return False  # most sentences: nothing in them could turn anything down
+    # Criteria and general concepts share patterns, so the same match is judged several times.
+    key = ("dismisses", span, own_keys)
+    found = text.memo.get(key)
+    if found is None:
+        found = text.memo[key] = _dismisses_at(text, segment, span, own_keys, sentence)
+    return found
+
+
+def _dismisses_at(text: Text, segment: Segment, span: tuple[int, int], own_keys: frozenset[str], sentence: _Sentence) -> bool:
     first, last = _clause_tokens(text, segment, span, sentence.cuts)
     clause_start, clause_end = text.token_offsets(segment)[first - segment.start], _char_end(text, segment, last)
     if any(start < clause_end and end > clause_start for start, end in sentence.dismissive):

@@ -252,10 +252,7 @@ def analyse(raw: str) -> Text:
     that the Python-level work grows with the segments, not the words: this runs
     on every check a learner makes.
     """
-    normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
-    lowered = normal.lower()
-    if len(lowered) != len(normal):  # a few characters change length when lowercased
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in normal)
+    normal, lowered = _normalised(raw)
     words: list[str] = []
     segment_of: list[int] = []
     segments: list[Segment] = []
@@ -278,6 +275,22 @@ def analyse(raw: str) -> Text:
     text = Text(raw, lowered, keys, words, segment_of, segments, set(words), by_key)
     _tag_numbers(text)
     return text
+
+
+def _normalised(raw: str) -> tuple[str, str]:
+    """`raw` with curly apostrophes made straight, and that lowercased, both of the length of `raw`."""
+    normal = raw.replace("\u2019", "'")  # curly apostrophes: same length, so offsets still hold
+    lowered = normal.lower()
+    if len(lowered) != len(normal):  # a few characters change length when lowercased
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in normal)
+    return normal, lowered
+
+
+def stems(raw: str) -> list[str]:
+    """`analyse(raw).keys`, without the segments: the stems of the text in order, for text that is only
+    counted or compared (the scenario's own text, when a rubric is compiled). No character a boundary
+    consumes can be part of a word, so the words of the whole text are those of its segments, in order."""
+    return list(map(stem, _WORD.findall(_normalised(raw)[1])))
 
 
 def _cuts(text: str) -> list[tuple[int, int]]:
@@ -512,9 +525,26 @@ class PatternSet:
                 memo[word] = tuple(word[:n] + "*" for n in lengths if n <= len(word) and word[:n] in prefixes)
         return set(chain.from_iterable(map(memo.__getitem__, vocabulary)))
 
+    def _prefix_keys(self, text: Text) -> set[str]:
+        """As `_word_prefixes`, and the positions of each such prefix, stored in the text: the words that
+        start with it are known from the memory, so no look-up walks the sorted vocabulary again."""
+        found = self._word_prefixes(text.vocabulary)
+        if found:
+            memo, prefixed = self._prefix_memo, text._prefixed
+            words_of: dict[str, list[str]] = {}
+            for word in filter(memo.__getitem__, text.vocabulary):
+                for key in memo[word]:
+                    words_of.setdefault(key, []).append(word)
+            by_key, words = text.by_key, text.words
+            for key, starting in words_of.items():
+                if key not in prefixed:
+                    positions = [p for word in starting for p in by_key[stem(word)] if words[p] == word]
+                    prefixed[key] = positions if len(starting) == 1 else sorted(positions)
+        return found
+
     def search(self, text: Text) -> dict[Pattern, dict[int, Span]]:
         """For every pattern that matches somewhere: the segments where it matches, each with the match's span."""
-        firsts = text.keyset | self._word_prefixes(text.vocabulary)
+        firsts = text.keyset | self._prefix_keys(text)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))

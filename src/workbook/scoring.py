@@ -40,7 +40,7 @@ import msgspec
 from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
 from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem, term_spans
+from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem, stems, term_spans
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
@@ -173,7 +173,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         anti_patterns=antis,
         vocabulary=vocabulary,
         own_weight=own_weight,
-        echoes=frozenset().union(*(_shingles(analyse(part).keys) for part in _given_texts(scenario))),
+        echoes=frozenset().union(*(_shingles(stems(part)) for part in _given_texts(scenario))),
         prompts={step_id: _prompt_index(scenario, step_id) for step_id in STEP_IDS},
         given_numbers=frozenset(chain.from_iterable(_NUMBER.findall(part) for part in _given_texts(scenario))),
         pattern_sets={
@@ -202,7 +202,7 @@ def _is_content(key: str) -> bool:
 def _criterion(spec, situation: frozenset[str]) -> _Criterion:
     own = [item for item in spec.evidence if not item.startswith("@")]
     generic = set(expand([item for item in spec.evidence if item.startswith("@")])) - set(expand(own))
-    anchors = situation.intersection(analyse(spec.description).keys) - design_vocabulary()
+    anchors = situation.intersection(stems(spec.description)) - design_vocabulary()
     return _Criterion(spec.id, spec.description, spec.weight, spec.probe, expand(spec.evidence), frozenset(generic), anchors)
 
 
@@ -240,7 +240,7 @@ def _prompt_index(scenario: Scenario, step_id: str) -> dict[str, list[int]]:
     passages += [f"{t.name.replace('_', ' ')}: {t.description}" for t in scenario.tools]
     index: dict[str, list[int]] = {}
     for number, passage in enumerate(passages):
-        for key in {key for key in analyse(passage).keys if _is_content(key)}:
+        for key in {key for key in stems(passage) if _is_content(key)}:
             index.setdefault(key, []).append(number)
     return index
 
@@ -258,7 +258,7 @@ def _content_counts(scenario: Scenario, with_rubric: bool = True) -> Counter[str
     parts += scenario.constraints.other
     if with_rubric:
         parts += [c.description for spec in scenario.step_specs().values() for c in spec.criteria]
-    return Counter(filter(_is_content, analyse(" ".join(parts)).keys))
+    return Counter(filter(_is_content, stems(" ".join(parts))))
 
 
 COMMON_STEMS_FILE = "common_stems.txt"  # in workbook/data: the result of compute_common_stems(), one stem a line

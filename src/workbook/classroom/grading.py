@@ -161,16 +161,19 @@ def grade_chunk(items: list[tuple[int, str]], options: Options) -> list[Outcome]
 
     grader = get_grader(options.grader)
     outcomes = []
+    scenarios: dict[str, object] = {}  # a chunk holds a few scenarios many times: find each file once
     for index, file in items:
         sub = read_submission(Path(file))
         if isinstance(sub, Rejected):
             outcomes.append(Outcome(index, rejected=sub))
             continue
-        try:
-            scenario = _scenario(sub.answers.scenario, options.exercises)
-        except Exception as error:  # noqa: BLE001 - an unknown scenario is this submission's problem only
-            outcomes.append(Outcome(index, rejected=Rejected(file, _line(f"{Path(file).name}: {error}"))))
-            continue
+        scenario = scenarios.get(sub.answers.scenario)
+        if scenario is None:
+            try:
+                scenario = scenarios[sub.answers.scenario] = _scenario(sub.answers.scenario, options.exercises)
+            except Exception as error:  # noqa: BLE001 - an unknown scenario is this submission's problem only
+                outcomes.append(Outcome(index, rejected=Rejected(file, _line(f"{Path(file).name}: {error}"))))
+                continue
         try:
             report = grader.grade(sub.answers, scenario)
         except Exception as error:  # noqa: BLE001 - one submission that breaks the grader must not stop the class
