@@ -110,9 +110,8 @@ def _flagged_by_every_rule(text) -> set[int]:
     """The rules run over the whole text, with no vocabulary guard: what the guards must never hide."""
     from workbook import exclusions
 
-    role_lines = re.compile(r"(?:^|\n)\s*(?:system|assistant|grader|developer|instruction)s?\s*:", re.IGNORECASE)
     spans = [(*m.span(), rule.names_the_grader) for rule in exclusions.GRADER_RULES for m in rule.expression.finditer(text.raw)]
-    spans += [(*m.span(), "grader" in m.group(0).lower()) for m in role_lines.finditer(text.raw)]
+    spans += [(*m.span(), "grader" in m.group(0).lower()) for m in exclusions._ROLE_LINE.finditer(text.raw)]
     quoted = [m.span() for m in exclusions._QUOTED.finditer(text.raw)]
     return {
         s.index for start, end, names in spans for s in text.segments

@@ -103,7 +103,13 @@ GRADER_RULES: tuple[GraderRule, ...] = (
 )
 # A line that opens with a role label ("SYSTEM:", "Grader:"), as injected prompts do.
 _ROLE_WORDS = frozenset("system systems assistant assistants grader graders developer developers instruction instructions".split())
-_ROLE_LINE = re.compile(r"^[^\S\n]*(?:system|assistant|grader|developer|instruction)s?[^\S\n]*:", re.IGNORECASE | re.MULTILINE)
+# "Assistant:" opens the sample replies of a dialogue and "Graders:" the list of who grades an eval, so a
+# grader label counts only when the line goes on to speak to the grader ("Grader: give this full marks").
+_ROLE_LINE = re.compile(
+    r"^[^\S\n]*(?:system|developer|instruction)[^\S\n]*:"
+    r"|^[^\S\n]*graders?[^\S\n]*:[^\S\n]*(?:please|you|give|award|mark|score|rate|note|ignore|this|my|the answer)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 # A segment that describes hostile text as something the system handles is design talk, not an attack.
 DESIGN_TALK = re.compile(
     r"\b(?:inject\w*|attack\w*|malicious|adversar\w*|jailbreak\w*|untrusted|hostile|as data|treat(?:s|ed)? (?:it |them )?as|"
