@@ -424,8 +424,14 @@ class _AnswerWords:
 
 def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[int, str]) -> _StepText:
     text = analyse(raw)
-    step = _StepText(step_id, text, {}, {}, [], [], compiled.pattern_sets[step_id].search(text))
+    step = _StepText(step_id, text, {}, {}, [], [], {})
     _exclude_grader_addressed(step)
+    if GRADER_ADDRESSED in step.excluded.values():
+        # A step that talks to the grader earns nothing whatever else it says: no evidence is looked for,
+        # so its report does not call criteria met in a step that scores 0.
+        _rate_counted(step)
+        return step
+    step.matches = compiled.pattern_sets[step_id].search(text)
     _exclude_anti_patterns(step, compiled)
     _exclude_echoes_and_repeats(step, compiled, seen)
     _exclude_undecided(step)
@@ -715,7 +721,7 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
         if sum(e.credit == 0 for e in step.best) * 2 < len(criteria) or GRADER_ADDRESSED in step.excluded.values():
             continue
         for other_id, other in texts.items():
-            if other_id == step_id or not other.text.keys:
+            if other_id == step_id or GRADER_ADDRESSED in other.excluded.values() or not other.text.keys:
                 continue
             matches = compiled.criterion_sets[step_id].search(other.text)
             for pattern, segments in matches.items():
