@@ -145,7 +145,7 @@ class _CompiledScenario:
     topics: dict[str, list[Concept]]
     anti_of_pattern: dict[Pattern, AntiPattern]
     criterion_owners: dict[str, _Owners]  # per step: pattern -> the criteria that use it
-    criterion_sets: dict[str, PatternSet]  # per step: its criteria's patterns alone, to look for them under other steps
+    misplaced: PatternSet  # every criterion's own patterns, searched under the other steps for a weak step
     topic_owners: dict[str, _Owners]  # per step: pattern -> the topic concepts that use it
 
 
@@ -182,10 +182,12 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
             )
             for step_id, step_criteria in criteria.items()
         },
+        # The scenario's own patterns of every criterion (not the shared @concepts, which earn an answer
+        # under the wrong step too little to be worth the search), to find a step's answer under another.
+        misplaced=PatternSet([p for step_criteria in criteria.values() for c in step_criteria for p in c.patterns if p not in c.generic]),
         topics=topics,
         anti_of_pattern={pattern: anti for anti in antis for pattern in anti.patterns},
         criterion_owners={step_id: _owners([c.patterns for c in step_criteria]) for step_id, step_criteria in criteria.items()},
-        criterion_sets={step_id: PatternSet([p for c in step_criteria for p in c.patterns]) for step_id, step_criteria in criteria.items()},
         topic_owners={step_id: _owners([c.patterns for c in concepts]) for step_id, concepts in topics.items()},
     )
     if len(_compiled) > 64:
@@ -714,28 +716,40 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
     def said(step: _StepText, index: int) -> str:
         return step.text.segments[index].text.strip().lower()
 
+    weak = [
+        step_id for step_id, step in texts.items()
+        if sum(e.credit == 0 for e in step.best) * 2 >= len(step.best) and GRADER_ADDRESSED not in step.excluded.values()
+    ]
+    if not weak:
+        return
+    # Each other step's text is searched once, for every criterion's own patterns at a time.
+    sources = {
+        step_id: compiled.misplaced.search(step.text) for step_id, step in texts.items()
+        if step.quality and GRADER_ADDRESSED not in step.excluded.values() and weak != [step_id]
+    }
     # A sentence serves once, wherever it was written and however often it was pasted.
     used = {said(step, e.index) for step in texts.values() for e in step.best if e.credit > 0}
-    for step_id, step in texts.items():
-        criteria = compiled.criteria[step_id]
-        if sum(e.credit == 0 for e in step.best) * 2 < len(criteria) or GRADER_ADDRESSED in step.excluded.values():
-            continue
-        for other_id, other in texts.items():
-            if other_id == step_id or GRADER_ADDRESSED in other.excluded.values() or not other.text.keys:
+    for step_id in weak:
+        step, criteria = texts[step_id], compiled.criteria[step_id]
+        for other_id, matches in sources.items():
+            if other_id == step_id:
                 continue
-            matches = compiled.criterion_sets[step_id].search(other.text)
+            other = texts[other_id]
             for pattern, segments in matches.items():
-                for owner, _ in compiled.criterion_owners[step_id].get(pattern, ()):
-                    for index, span in segments.items():
-                        if index not in other.quality or index in other.dismissing or said(other, index) in used:
-                            continue
-                        if exclusions.dismisses(other.text, other.text.segments[index], span, _own_keys(pattern)):
+                owners = compiled.criterion_owners[step_id].get(pattern, ())
+                for index, span in segments.items():
+                    for owner, _ in owners:
+                        # Cheapest tests first: most candidates cannot beat what the criterion has already.
+                        if other.quality.get(index, 0.0) * MISPLACED_SHARE <= step.best[owner].credit or index in other.dismissing:
                             continue
                         credit, note = _credit(criteria[owner], pattern, other, index)
                         credit *= MISPLACED_SHARE
-                        if credit > step.best[owner].credit:
-                            where = f"written under {STEPS_BY_ID[other_id].title}, where it earns nothing: move it here"
-                            step.best[owner] = _Evidence(credit, index, 0, f"{note}; {where}" if note else where, step.best[owner].dismissed, other_id)
+                        if credit <= step.best[owner].credit or said(other, index) in used:
+                            continue
+                        if exclusions.dismisses(other.text, other.text.segments[index], span, _own_keys(pattern)):
+                            continue
+                        where = f"written under {STEPS_BY_ID[other_id].title}, where it earns nothing: move it here"
+                        step.best[owner] = _Evidence(credit, index, 0, f"{note}; {where}" if note else where, step.best[owner].dismissed, other_id)
         used |= {said(texts[e.step], e.index) for e in step.best if e.step}
 
 
