@@ -34,6 +34,7 @@ from collections import Counter
 from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 import msgspec
 
@@ -395,7 +396,7 @@ class _StepText:
     written: Counter[str] = field(default_factory=Counter)  # content stems of the counted text and of the text set aside as gaming or anti-patterns
     shingles: dict[int, set[int]] = field(default_factory=dict)  # segment index -> its hashed word triples
     dismissing: set[int] = field(default_factory=set)  # segments that turn a safeguard down
-    best: list = field(default_factory=list)  # per criterion of the step: its best _Evidence
+    best: list[_Evidence] = field(default_factory=list)  # per criterion of the step: its best evidence
     topic: float = 0.0  # credit for the step's general concepts
 
 
@@ -730,27 +731,31 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
     # A sentence serves once, wherever it was written and however often it was pasted.
     used = {said(step, e.index) for step in texts.values() for e in step.best if e.credit > 0}
     for step_id in weak:
-        step, criteria = texts[step_id], compiled.criteria[step_id]
+        step = texts[step_id]
         for other_id, matches in sources.items():
-            if other_id == step_id:
-                continue
-            other = texts[other_id]
-            for pattern, segments in matches.items():
-                owners = compiled.criterion_owners[step_id].get(pattern, ())
-                for index, span in segments.items():
-                    for owner, _ in owners:
-                        # Cheapest tests first: most candidates cannot beat what the criterion has already.
-                        if other.quality.get(index, 0.0) * MISPLACED_SHARE <= step.best[owner].credit or index in other.dismissing:
-                            continue
-                        credit, note = _credit(criteria[owner], pattern, other, index)
-                        credit *= MISPLACED_SHARE
-                        if credit <= step.best[owner].credit or said(other, index) in used:
-                            continue
-                        if exclusions.dismisses(other.text, other.text.segments[index], span, _own_keys(pattern)):
-                            continue
-                        where = f"written under {STEPS_BY_ID[other_id].title}, where it earns nothing: move it here"
-                        step.best[owner] = _Evidence(credit, index, 0, f"{note}; {where}" if note else where, step.best[owner].dismissed, other_id)
+            if other_id != step_id:
+                _take_misplaced(step, texts[other_id], matches, compiled, lambda index, other=texts[other_id]: said(other, index) in used)
         used |= {said(texts[e.step], e.index) for e in step.best if e.step}
+
+
+def _take_misplaced(step: _StepText, other: _StepText, matches: dict, compiled: _CompiledScenario, used: Callable[[int], bool]) -> None:
+    """Improve `step`'s evidence with sentences of `other` (whose `matches` are given) that earned nothing there."""
+    criteria = compiled.criteria[step.step_id]
+    where = f"written under {STEPS_BY_ID[other.step_id].title}, where it earns nothing: move it here"
+    for pattern, segments in matches.items():
+        owners = compiled.criterion_owners[step.step_id].get(pattern, ())
+        for index, span in segments.items():
+            for owner, _ in owners:
+                # Cheapest tests first: most candidates cannot beat what the criterion has already.
+                if other.quality.get(index, 0.0) * MISPLACED_SHARE <= step.best[owner].credit or index in other.dismissing:
+                    continue
+                credit, note = _credit(criteria[owner], pattern, other, index)
+                credit *= MISPLACED_SHARE
+                if credit <= step.best[owner].credit or used(index):
+                    continue
+                if exclusions.dismisses(other.text, other.text.segments[index], span, _own_keys(pattern)):
+                    continue
+                step.best[owner] = _Evidence(credit, index, 0, f"{note}; {where}" if note else where, step.best[owner].dismissed, other.step_id)
 
 
 def _judge_without_dismissals(step: _StepText, compiled: _CompiledScenario, first: list[_Evidence]) -> tuple[list[_Evidence], float]:
