@@ -54,7 +54,6 @@ SPECIFIC_CREDIT = 1.0  # found in a statement with a number, a condition or an a
 UNGROUNDED_SHARE = 0.4  # share of that credit when a shared concept is stated without what the criterion is about
 MET_AT = 0.5  # credit from which a criterion counts as met; below it, as partly covered
 MISPLACED_SHARE = 0.45  # share of its credit a criterion earns from a sentence written under another step: partly covered
-MISPLACED_MAX_WORDS = 400  # a longer step is not searched for other steps' answers (a strong step has 80-250 words)
 TOPIC_SHARE = 0.15  # share of a step's score earned by the step's general concepts, rubric aside
 TOPIC_CONCEPTS_FOR_FULL = 3  # that many of them, in real sentences, earn the whole share
 MAX_PENALTY = 45.0  # anti-patterns can cost a step at most this much
@@ -727,7 +726,7 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
     # Each other step's text is searched once, for every criterion's own patterns at a time.
     sources = {
         step_id: compiled.misplaced.search(step.text) for step_id, step in texts.items()
-        if step.quality and len(step.text.keys) <= MISPLACED_MAX_WORDS and GRADER_ADDRESSED not in step.excluded.values() and weak != [step_id]
+        if step.quality and GRADER_ADDRESSED not in step.excluded.values() and weak != [step_id]
     }
     # A sentence serves once, wherever it was written and however often it was pasted.
     used = {said(step, e.index) for step in texts.values() for e in step.best if e.credit > 0}
