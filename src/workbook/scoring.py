@@ -5,25 +5,29 @@ How an answer set is scored (each stage is one small function below):
 1. Each step's text is split into segments (sentences, bullets, lines) and stemmed.
 2. Segments that earn nothing are set aside, each with a reason the learner sees
    (`exclusions` holds the detectors; every stage only adds exclusions):
-   text addressed to the grader, a sentence that matches an anti-pattern, an
-   echo of the scenario's own text (brief, questions, hints, probes), text
-   repeated from an earlier step, and a decision deferred rather than made.
+   text addressed to the grader (which sets the whole step aside), a sentence
+   that matches an anti-pattern, an echo of the scenario's own text (brief,
+   questions, hints, probes; a question reworded as a requirement is one too),
+   text repeated from an earlier step, and a decision deferred rather than made.
 3. Every rubric criterion looks for its evidence patterns in the remaining
    segments. A segment's credit is its *quality* (a keyword fragment earns a
    little, a statement most, a statement with a number, a condition or an arrow
    all of it) times its *grounding*: a generic statement that names none of this
    scenario's people, data or tools counts only as partly covered. Evidence in a
    clause that turns the idea down ("no human review needed") earns nothing and
-   is reported as a dismissed safeguard.
+   is reported as a dismissed safeguard. A step that misses half its criteria
+   also looks for them under the other steps, in sentences that earned nothing
+   there: an answer written under the wrong step is partly covered.
 4. Step score = (85% weighted criterion credit + 15% coverage of the step's
    general concepts) - anti-pattern penalties, clipped to 0-100.
 5. The total is the weighted mean of the steps times the answer's *topicality*
    (`topicality`): an answer that keeps coming back to another product's nouns,
    or builds on tools this scenario does not have, is about another product,
-   whatever its quality.
+   whatever its quality; one that meets most of the rubric is about this one.
 
 Every stage can only remove or discount text, never add, so appending
-grader-addressed text, an anti-pattern or a dismissal can never raise a score.
+grader-addressed text, an anti-pattern or a dismissal can never raise a score
+(`tests/test_scoring_properties.py` checks it on generated answers).
 """
 
 from __future__ import annotations
