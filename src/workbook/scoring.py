@@ -38,7 +38,6 @@ from collections import Counter
 from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 import msgspec
 
@@ -172,15 +171,16 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
     criteria = {step_id: [_criterion(c, situation) for c in spec.criteria] for step_id, spec in scenario.step_specs().items()}
     anti_patterns = [pattern for anti in antis for pattern in anti.patterns]
     topics = {step_id: step_concepts(step_id) for step_id in STEP_IDS}
+    given = _given_texts(scenario)
     compiled = _CompiledScenario(
         scenario=scenario,
         criteria=criteria,
         anti_patterns=antis,
         vocabulary=vocabulary,
         own_weight=own_weight,
-        echoes=frozenset().union(*(_shingles(stems(part)) for part in _given_texts(scenario))),
+        echoes=frozenset().union(*(_shingles(stems(part)) for part in given)),
         prompts={step_id: _prompt_index(scenario, step_id) for step_id in STEP_IDS},
-        given_numbers=frozenset(chain.from_iterable(_NUMBER.findall(part) for part in _given_texts(scenario))),
+        given_numbers=frozenset(chain.from_iterable(_NUMBER.findall(part) for part in given)),
         pattern_sets={
             step_id: PatternSet(
                 [p for c in step_criteria for p in c.patterns] + [p for c in topics[step_id] for p in c.patterns] + anti_patterns
@@ -227,14 +227,20 @@ def _owners(pattern_groups: list[tuple[Pattern, ...]]) -> _Owners:
 
 def _given_texts(scenario: Scenario) -> list[str]:
     """Everything the learner was given or shown: restating it decides nothing."""
-    parts = [scenario.title, scenario.summary, *scenario.brief.split("\n\n")]
-    parts += [f"{s.name}: {s.interest}" for s in scenario.stakeholders]
-    parts += [f"{s.name}: {s.description} {s.access}" for s in scenario.context_sources]
-    parts += [f"{t.name.replace('_', ' ')}: {t.description}" for t in scenario.tools]
+    parts = [scenario.title, scenario.summary, *scenario.brief.split("\n\n"), *_cast(scenario)]
     parts += [scenario.constraints.latency_budget, scenario.constraints.cost_budget, *scenario.constraints.other]
     for spec in scenario.step_specs().values():
         parts += [*spec.questions, *spec.hints, *(c.probe for c in spec.criteria), *(c.description for c in spec.criteria)]
     return parts
+
+
+def _cast(scenario: Scenario) -> list[str]:
+    """The scenario's people, sources and tools, one line each, as the learner reads them."""
+    return (
+        [f"{s.name}: {s.interest}" for s in scenario.stakeholders]
+        + [f"{s.name}: {s.description} {s.access}" for s in scenario.context_sources]
+        + [f"{t.name.replace('_', ' ')}: {t.description}" for t in scenario.tools]
+    )
 
 
 def _prompt_index(scenario: Scenario, step_id: str) -> dict[str, list[int]]:
@@ -242,9 +248,7 @@ def _prompt_index(scenario: Scenario, step_id: str) -> dict[str, list[int]]:
     spec = scenario.step_specs()[step_id]
     passages = [*spec.questions, *spec.hints, *(c.probe for c in spec.criteria)]
     passages += [sentence for paragraph in scenario.brief.split("\n\n") for sentence in re.split(r"(?<=[.!?])\s+", paragraph)]
-    passages += [f"{s.name}: {s.interest}" for s in scenario.stakeholders]
-    passages += [f"{s.name}: {s.description} {s.access}" for s in scenario.context_sources]
-    passages += [f"{t.name.replace('_', ' ')}: {t.description}" for t in scenario.tools]
+    passages += _cast(scenario)
     index: dict[str, list[int]] = {}
     for number, passage in enumerate(passages):
         for key in {key for key in stems(passage) if _is_content(key)}:
@@ -718,9 +722,6 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
     """A step that misses most of its criteria may have its answers written under other steps: each missing
     criterion looks for evidence in the other steps' sentences that earned nothing there, and counts it as
     partly covered (MISPLACED_SHARE), with a note saying where it was found."""
-    def said(step: _StepText, index: int) -> str:
-        return step.text.segments[index].text.strip().lower()
-
     weak = [
         step_id for step_id, step in texts.items()
         if sum(e.credit == 0 for e in step.best) * 2 >= len(step.best) and GRADER_ADDRESSED not in step.excluded.values()
@@ -733,16 +734,21 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
         if step.quality and GRADER_ADDRESSED not in step.excluded.values() and weak != [step_id]
     }
     # A sentence serves once, wherever it was written and however often it was pasted.
-    used = {said(step, e.index) for step in texts.values() for e in step.best if e.credit > 0}
+    used = {_said(step, e.index) for step in texts.values() for e in step.best if e.credit > 0}
     for step_id in weak:
         step = texts[step_id]
         for other_id, matches in sources.items():
             if other_id != step_id:
-                _take_misplaced(step, texts[other_id], matches, compiled, lambda index, other=texts[other_id]: said(other, index) in used)
-        used |= {said(texts[e.step], e.index) for e in step.best if e.step}
+                _take_misplaced(step, texts[other_id], matches, compiled, used)
+        used |= {_said(texts[e.step], e.index) for e in step.best if e.step}
 
 
-def _take_misplaced(step: _StepText, other: _StepText, matches: dict, compiled: _CompiledScenario, used: Callable[[int], bool]) -> None:
+def _said(step: _StepText, index: int) -> str:
+    """A segment's words as said, whichever step and copy they stand in."""
+    return step.text.segments[index].text.strip().lower()
+
+
+def _take_misplaced(step: _StepText, other: _StepText, matches: dict, compiled: _CompiledScenario, used: set[str]) -> None:
     """Improve `step`'s evidence with sentences of `other` (whose `matches` are given) that earned nothing there."""
     criteria = compiled.criteria[step.step_id]
     where = f"written under {STEPS_BY_ID[other.step_id].title}, where it earns nothing: move it here"
@@ -755,7 +761,7 @@ def _take_misplaced(step: _StepText, other: _StepText, matches: dict, compiled: 
                     continue
                 credit, note = _credit(criteria[owner], pattern, other, index)
                 credit *= MISPLACED_SHARE
-                if credit <= step.best[owner].credit or used(index):
+                if credit <= step.best[owner].credit or _said(other, index) in used:
                     continue
                 if exclusions.dismisses(other.text, other.text.segments[index], span, _own_keys(pattern)):
                     continue
