@@ -439,8 +439,12 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[in
     _exclude_grader_addressed(step)
     if GRADER_ADDRESSED in step.excluded.values():
         # A step that talks to the grader earns nothing whatever else it says: no evidence is looked for,
-        # so its report does not call criteria met in a step that scores 0.
+        # so its report does not call criteria met in a step that scores 0. What it says still counts as
+        # said here first, so that a copy in a later step stays a repeat: appending text addressed to the
+        # grader must not free a sentence to earn elsewhere.
         _rate_counted(step)
+        for segment in text.segments:
+            seen.update(dict.fromkeys(_shingles(text.keys[segment.start : segment.end]).difference(seen), step_id))
         return step
     step.matches = compiled.pattern_sets[step_id].search(text)
     _exclude_anti_patterns(step, compiled)
