@@ -542,11 +542,14 @@ class PatternSet:
                     prefixed[key] = positions if len(starting) == 1 else sorted(positions)
         return found
 
-    def search(self, text: Text) -> dict[Pattern, dict[int, Span]]:
-        """For every pattern that matches somewhere: the segments where it matches, each with the match's span."""
+    def search(self, text: Text, only: frozenset[Pattern] | set[Pattern] | None = None) -> dict[Pattern, dict[int, Span]]:
+        """For every pattern that matches somewhere (of `only`, when given): the segments where it matches,
+        each with the match's span."""
         firsts = text.keyset | self._prefix_keys(text)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
+        if only is not None:
+            candidates = list(compress(candidates, map(only.__contains__, map(self.patterns.__getitem__, candidates))))
         complete = compress(candidates, map(present.issuperset, map(self._term_sets.__getitem__, candidates)))
         spans_of_term: dict[int, list[int]] = {}
         found: dict[Pattern, dict[int, Span]] = {}

@@ -732,9 +732,10 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
     ]
     if not weak:
         return
-    # Each other step's text is searched once, for every criterion's own patterns at a time.
+    # Each other step's text is searched once, for the patterns of every criterion that could still gain.
+    wanted = _still_wanted(texts, weak, compiled)
     sources = {
-        step_id: compiled.misplaced.search(step.text) for step_id, step in texts.items()
+        step_id: compiled.misplaced.search(step.text, wanted) for step_id, step in texts.items()
         if step.quality and GRADER_ADDRESSED not in step.excluded.values() and weak != [step_id]
     }
     # A sentence serves once, wherever it was written and however often it was pasted.
@@ -745,6 +746,19 @@ def _credit_misplaced(texts: dict[str, _StepText], compiled: _CompiledScenario) 
             if other_id != step_id:
                 _take_misplaced(step, texts[other_id], matches, compiled, used)
         used |= {_said(texts[e.step], e.index) for e in step.best if e.step}
+
+
+def _still_wanted(texts: dict[str, _StepText], weak: list[str], compiled: _CompiledScenario) -> set[Pattern]:
+    """The own patterns of the weak steps' criteria that a sentence from elsewhere could still improve: one
+    that already has MISPLACED_SHARE of the best credit cannot gain from a misplaced sentence."""
+    return {
+        pattern
+        for step_id in weak
+        for criterion, evidence in zip(compiled.criteria[step_id], texts[step_id].best)
+        if evidence.credit < MISPLACED_SHARE * SPECIFIC_CREDIT
+        for pattern in criterion.patterns
+        if pattern not in criterion.generic
+    }
 
 
 def _said(step: _StepText, index: int) -> str:
