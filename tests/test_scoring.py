@@ -131,6 +131,23 @@ def test_vocabulary_guards_never_hide_grader_addressed_text(pieces, separator, l
     assert {s.index for s in grader_addressed(text)} == _flagged_by_every_rule(text)
 
 
+@given(
+    st.lists(st.one_of(st.sampled_from(_INJECTION_PIECES), st.sampled_from(["top", "as", "to the", "xmark", "mark_", "émark", "İ", "ſcore", "’", "10/10"])), min_size=1, max_size=8),
+    st.sampled_from([" ", "\n", ". ", "", "_"]),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_grader_rules_tried_only_where_a_word_opens_find_what_a_full_scan_finds(pieces, separator, upper):
+    from workbook import exclusions
+    from workbook.matching import analyse
+
+    raw = separator.join(pieces)
+    raw = raw.upper() if upper else raw
+    lowered = exclusions._lowered(analyse(raw))
+    for rule in exclusions.GRADER_RULES:
+        assert rule.spans(raw, lowered) == [m.span() for m in rule.expression.finditer(raw)], (rule.expression.pattern, raw)
+
+
 def test_discussing_prompt_injection_is_not_flagged():
     text = "Order notes are untrusted: a note saying 'ignore previous instructions' is treated as data by the injection filter."
     report = score(Answers(SCENARIO.id, {"safety_checks": text}), SCENARIO)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import compress
+from functools import lru_cache
+from itertools import chain, compress
 
-from .matching import Caseless, Segment, Text, stem
+from .matching import CASE_TRAPS, Caseless, Segment, Text, stem
 
 
 def letter_first(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -49,6 +50,9 @@ class GraderRule:
     names_the_grader: bool  # mentions marks, scores or the grader: flagged even inside design talk
     expression: re.Pattern[str]
     guard: tuple[frozenset[str], ...]
+    # Where a match can start: the first word of each alternative of the first slot, lowercased (none
+    # when a prefix such as `</?` comes first). `spans` tries the expression only there.
+    openers: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, *slots: tuple[str, ...] | int, names_the_grader: bool = True, prefix: str = r"\b", suffix: str = r"\b") -> GraderRule:
@@ -61,10 +65,45 @@ class GraderRule:
                 parts.append(rf"(?:{words})")
         expression = re.compile(prefix + _join(parts) + suffix, re.IGNORECASE)
         guard = tuple(frozenset(_first_word(a) for a in slot) for slot in slots if not isinstance(slot, int))
-        return cls(tuple(slots), names_the_grader, expression, guard)
+        openers = tuple(sorted({a.split()[0].lower() for a in slots[0]})) if prefix == r"\b" and not isinstance(slots[0], int) else ()
+        return cls(tuple(slots), names_the_grader, expression, guard, openers)
 
     def could_match(self, vocabulary: set[str]) -> bool:
         return all(not group.isdisjoint(vocabulary) for group in self.guard)
+
+    def spans(self, raw: str, lowered: str | None) -> list[tuple[int, int]]:
+        """The spans `expression.finditer(raw)` finds. With `lowered` (`raw` lowercased, of the same length
+        and free of case traps) the lowercase expression is tried only where an opener starts a word, in
+        order and never inside an earlier match, which finds the same spans without trying every
+        position of a long text."""
+        if lowered is None or not self.openers:
+            return [m.span() for m in self.expression.finditer(raw)]
+        folded, spans, end = _folded(self.expression), [], 0
+        for start in sorted(chain.from_iterable(_occurrences(lowered, opener) for opener in self.openers)):
+            if start < end or (start and _is_word_character(lowered[start - 1])):
+                continue  # inside the last match, or mid-word where the expression's \b cannot hold
+            match = folded.match(lowered, start)
+            if match:
+                spans.append(match.span())
+                end = match.end()
+        return spans
+
+
+def _occurrences(text: str, word: str) -> list[int]:
+    found, at = [], text.find(word)
+    while at >= 0:
+        found.append(at)
+        at = text.find(word, at + 1)
+    return found
+
+
+def _is_word_character(character: str) -> bool:
+    return character.isalnum() or character == "_"
+
+
+@lru_cache(maxsize=None)
+def _folded(expression: re.Pattern[str]) -> re.Pattern[str]:
+    return Caseless(expression).folded
 
 
 def _join(parts: list[str]) -> str:
@@ -120,6 +159,7 @@ DESIGN_TALK = re.compile(
 )
 
 
+_DESIGN_TALK_FAST = Caseless(DESIGN_TALK)
 # The first letters every DESIGN_TALK alternative starts with: a text with no word starting so has no design talk.
 _TALK_STARTS = tuple(sorted({"inject", "attack", "malicious", "adversar", "jailbreak", "untrusted", "hostile", "as", "treat", "embedded",
                              "hidden", "smuggl", "tries", "trying", "attempt", "ask", "text", "content", "note", "email", "document",
@@ -148,7 +188,7 @@ def grader_addressed(text: Text) -> list[Segment]:
     raw = text.raw
     quoted = [m.span() for m in _QUOTED.finditer(raw)] if any(q in raw for q in "\"“'") else []
     # One scan, and no scan at all when no word of design talk occurs.
-    talk = [m.start() for m in DESIGN_TALK.finditer(raw)] if any(w.startswith(_TALK_STARTS) for w in text.vocabulary) else []
+    talk = [m.start() for m in _DESIGN_TALK_FAST.finditer(raw)] if any(w.startswith(_TALK_STARTS) for w in text.vocabulary) else []
     starts, ends = text.segment_starts, text.segment_ends
     talking = _holding(starts, ends, talk)
     flagged = bytearray(len(starts))  # 1 for each segment a span touches (and that the span may flag)
@@ -177,12 +217,19 @@ def _holding(starts: list[int], ends: list[int], positions: list[int]) -> bytear
     return holds
 
 
+def _lowered(text: Text) -> str | None:
+    """`text.raw` lowercased, when lowercase expressions find in it what ignoring case finds in the raw text."""
+    lowered = text.raw.lower()
+    return lowered if len(lowered) == len(text.raw) and not CASE_TRAPS.search(text.raw) else None
+
+
 def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
     raw = text.raw
     spans = []
+    lowered = _lowered(text)
     for rule in GRADER_RULES:
         if rule.could_match(text.vocabulary):
-            spans += [(*match.span(), rule.names_the_grader) for match in rule.expression.finditer(raw)]
+            spans += [(*span, rule.names_the_grader) for span in rule.spans(raw, lowered)]
     if ":" in raw and not _ROLE_WORDS.isdisjoint(text.vocabulary):
         lines = map(re.Match.span, _ROLE_LINE.finditer(raw))
         if "grader" in text.vocabulary or "graders" in text.vocabulary:
