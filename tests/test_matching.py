@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from workbook.matching import PatternError, PatternSet, analyse, compile_pattern, find, find_spans, stem, stems
 
@@ -123,3 +125,39 @@ def test_stems_agree_with_analyse_on_every_shipped_scenario_text():
         parts += [spec.reference_answer for spec in scenario.step_specs().values()]
         for part in parts:
             assert stems(part) == analyse(part).keys, part[:80]
+
+
+def _walk_every_start(text, alternative) -> list[tuple[int, int]]:
+    """The phrase walked from every position of its first word: what the rarest-word filter must agree with."""
+    from workbook.matching import GAP_WORDS, _is_at
+
+    first, *rest = alternative.keys
+    spans = []
+    for start in text.positions(first):
+        position = start
+        for key in rest:
+            if position + 1 < len(text.words) and _is_at(text, position + 1, key):
+                position += 1
+            elif position + 2 < len(text.words) and text.words[position + 1] in GAP_WORDS and _is_at(text, position + 2, key):
+                position += 2
+            else:
+                break
+        else:
+            spans.append((start, position + 1))
+    return spans
+
+
+_PHRASE_WORDS = ["the", "model", "it", "off", "switch", "3", "rate*", "{num}", "them", "rated"]
+
+
+# Common first words and gap words, rarer later words: the filter has something to drop.
+@given(st.lists(st.sampled_from(["the"] * 4 + ["it"] * 3 + ["model", "off", "switch", "3", "rates", "rated", "them", "a", "."]), min_size=20, max_size=80),
+       st.lists(st.sampled_from(_PHRASE_WORDS), min_size=2, max_size=4))
+@example(["the"] * 5 + ["it", "model"], ["the", "model"])
+@settings(max_examples=400, deadline=None)
+def test_phrases_are_found_from_their_rarest_word_as_from_every_first_word(words, phrase):
+    from workbook.matching import Alternative, _compile_word, _find_alternative
+
+    text = analyse(" ".join(words))
+    alternative = Alternative(tuple(_compile_word(w, "test") for w in phrase))
+    assert _find_alternative(text, alternative) == _walk_every_start(text, alternative)

@@ -386,6 +386,7 @@ def _find_alternative(text: Text, alternative: Alternative) -> list[Span]:
     starts = text.positions(first)
     if not rest or not starts:
         return [(p, p + 1) for p in starts]
+    starts = _plausible_starts(text, alternative.keys, starts)
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
     spans = []
@@ -403,6 +404,19 @@ def _find_alternative(text: Text, alternative: Alternative) -> list[Span]:
         else:
             spans.append((start, position + 1))
     return spans
+
+
+def _plausible_starts(text: Text, keys: tuple[str, ...], starts: list[int]) -> list[int]:
+    """The starts from which the phrase could reach its rarest later word, which then stands j to 2j
+    tokens on (j words later, each one perhaps after a pronoun): "the model" is looked for from the
+    few places "model" occurs, not from every "the"."""
+    counts = [len(text.positions(key)) for key in keys[1:]]
+    j = 1 + counts.index(min(counts))
+    rare = text.positions(keys[j])
+    if len(rare) * (j + 1) >= len(starts):
+        return starts
+    reachable = {q - d for q in rare for d in range(j, 2 * j + 1)}
+    return [p for p in starts if p in reachable]
 
 
 def _is_at(text: Text, position: int, key: str) -> bool:
