@@ -105,3 +105,12 @@ def test_hostile_shapes_stay_in_range_and_cannot_be_gamed_upward(shape, step, ap
     answers = {step: shape, "tool_execution": DESIGN_SENTENCES[1]}
     assert _in_range(score(Answers(SCENARIO.id, answers), SCENARIO))
     _never_raises(answers, step, appended, "\n")
+
+
+@given(any_text)
+def test_a_texts_word_triples_found_at_once_are_those_of_its_segments(raw):
+    from workbook.matching import analyse
+    from workbook.scoring import _shingles, _text_shingles
+
+    text = analyse(raw)
+    assert _text_shingles(text) == set().union(*(_shingles(text.keys[s.start : s.end]) for s in text.segments))

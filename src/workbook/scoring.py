@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from itertools import chain
+from itertools import chain, compress
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -385,6 +385,15 @@ def _shingles(keys: list[str]) -> set[int]:
     return set(map(hash, zip(keys, keys[1:], keys[2:])))
 
 
+def _text_shingles(text: Text) -> set[int]:
+    """The union of every segment's `_shingles`, found with C-level passes over the whole text: the
+    triples whose three stems share a segment, and the segments too short to have one."""
+    keys, segment_of = text.keys, text.segment_of
+    triples = compress(zip(keys, keys[1:], keys[2:]), map(int.__eq__, segment_of, segment_of[2:]))
+    short = [s for s in text.segments if s.end - s.start < 3]
+    return set(map(hash, triples)).union(map(hash, map(tuple, map(keys.__getitem__, (slice(s.start, s.end) for s in short)))))
+
+
 def _quote(segment: Segment) -> str:
     text = " ".join(segment.text.split())
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
@@ -443,8 +452,7 @@ def _classify(step_id: str, raw: str, compiled: _CompiledScenario, seen: dict[in
         # said here first, so that a copy in a later step stays a repeat: appending text addressed to the
         # grader must not free a sentence to earn elsewhere.
         _rate_counted(step)
-        for segment in text.segments:
-            seen.update(dict.fromkeys(_shingles(text.keys[segment.start : segment.end]).difference(seen), step_id))
+        seen.update(dict.fromkeys(_text_shingles(text).difference(seen), step_id))
         return step
     step.matches = compiled.pattern_sets[step_id].search(text)
     _exclude_anti_patterns(step, compiled)
