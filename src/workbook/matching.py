@@ -36,6 +36,7 @@ from typing import Iterable, Iterator
 
 WINDOW = 12  # how many tokens may separate the terms of one pattern
 PREFIX_MEMO_WORDS = 50_000  # words whose pattern prefixes a pattern set remembers before starting afresh
+PLAUSIBLE_FROM = 16  # starts of a phrase from which it pays to look from its rarest word instead
 GAP_WORDS = frozenset("it them this that these those everything all him her us one".split())
 
 # Segment boundaries: sentence punctuation, a blank line, or a line break before
@@ -386,7 +387,8 @@ def _find_alternative(text: Text, alternative: Alternative) -> list[Span]:
     starts = text.positions(first)
     if not rest or not starts:
         return [(p, p + 1) for p in starts]
-    starts = _plausible_starts(text, alternative.keys, starts)
+    if len(starts) > PLAUSIBLE_FROM:
+        starts = _plausible_starts(text, alternative.keys, starts)
     # Words of one alternative follow each other; a pronoun may sit between
     # them, so "switch off" also finds "switch it off".
     spans = []
@@ -415,8 +417,7 @@ def _plausible_starts(text: Text, keys: tuple[str, ...], starts: list[int]) -> l
     rare = text.positions(keys[j])
     if len(rare) * (j + 1) >= len(starts):
         return starts
-    reachable = {q - d for q in rare for d in range(j, 2 * j + 1)}
-    return [p for p in starts if p in reachable]
+    return sorted({q - d for q in rare for d in range(j, 2 * j + 1)}.intersection(starts))
 
 
 def _is_at(text: Text, position: int, key: str) -> bool:
