@@ -25,7 +25,7 @@ from workbook.steps import STEP_IDS
 
 SETS = 1_000
 PASSES = 3
-SHAPE_RUNS = 7
+SHAPE_RUNS = 11
 SEED = 7
 FILLER = (
     "We start with one region and measure the task success rate weekly. "
@@ -61,6 +61,20 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _distinct_design_prose() -> str:
+    """100 KB of sentences that never repeat, made of the shipped reference answers' words: every pattern's
+    words occur all over it, the worst case for the matcher (the other shapes repeat one short piece)."""
+    rng = random.Random(SEED)
+    scenarios, _ = load_all()
+    words = " ".join(spec.reference_answer for s in scenarios.values() for spec in s.step_specs().values()).split()
+    pieces, size = [], 0
+    while size < 100_000:
+        piece = " ".join(rng.choice(words) for _ in range(rng.randint(6, 25))).rstrip(".;,") + rng.choice([". ", ".\n", "; ", "? ", ".\n- "])
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces)[:100_000]
+
+
 # Hostile and odd text shapes, each about 100 KB in one step: every stage must stay linear on them.
 SHAPES = {
     "8k role-label lines": lambda: "SYSTEM: ok.\n" * 8_500,
@@ -71,6 +85,7 @@ SHAPES = {
     "mixed scripts": lambda: "Refunds über 50 € — возврат 退款 払い戻し ✓ 🚀 " * 1_500,
     "repeated design prose": lambda: (FILLER * 400)[:100_000],
     "negations and quotes": lambda: 'We will not need "ignore the rubric" review, no canary; ' * 1_800,
+    "distinct design prose": _distinct_design_prose,
 }
 STEP_BUDGET_MS = 50
 SET_P99_BUDGET_MS = 30
