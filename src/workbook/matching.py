@@ -492,6 +492,65 @@ def term_spans(text: Text, pattern: Pattern, span: Span) -> list[Span]:
     return found
 
 
+class Prefixes:
+    """The word prefixes (`escalat*`) some pattern sets look for, and which of them the words of a text
+    start with. Sets that search the same texts share one (`share_prefixes`), so that each text's first
+    words are found once, not once per set."""
+
+    def __init__(self, prefixes: Iterable[str]):
+        self.prefixes = frozenset(prefixes)
+        self._lengths = sorted({len(prefix) for prefix in self.prefixes})
+        self._memo: dict[str, tuple[str, ...]] = {}  # word -> the prefixes (as `prefix*`) it starts with
+
+    def firsts(self, text: Text) -> set[str]:
+        """The text's stems and tags, and the prefixes (as `prefix*`) that its words start with, whose
+        positions are then stored in the text. Found once per text for this table."""
+        key = ("firsts", self)
+        found = text.memo.get(key)
+        if found is None:
+            found = text.memo[key] = text.keyset | self._keys(text)
+        return found
+
+    def _of_words(self, vocabulary: set[str]) -> set[str]:
+        """The prefixes that words of the vocabulary start with, remembered per word (vocabularies repeat
+        from one text to the next; the memory is bounded)."""
+        memo, prefixes, lengths = self._memo, self.prefixes, self._lengths
+        new = vocabulary.difference(memo)  # not `vocabulary - memo.keys()`, which walks the whole memo
+        if new:
+            if len(memo) > PREFIX_MEMO_WORDS:
+                memo.clear()
+                new = vocabulary
+            for word in new:
+                memo[word] = tuple(word[:n] + "*" for n in lengths if n <= len(word) and word[:n] in prefixes)
+        return set(chain.from_iterable(map(memo.__getitem__, vocabulary)))
+
+    def _keys(self, text: Text) -> set[str]:
+        """As `_of_words`, storing each prefix's positions in the text: the words that start with it are
+        known from the memory, so no look-up walks the sorted vocabulary again."""
+        found = self._of_words(text.vocabulary)
+        if found:
+            memo, prefixed = self._memo, text._prefixed
+            words_of: dict[str, list[str]] = {}
+            for word in filter(memo.__getitem__, text.vocabulary):
+                for key in memo[word]:
+                    words_of.setdefault(key, []).append(word)
+            by_key, words = text.by_key, text.words
+            for key, starting in words_of.items():
+                if key not in prefixed:
+                    positions = [p for word in starting for p in by_key[stem(word)] if words[p] == word]
+                    prefixed[key] = positions if len(starting) == 1 else sorted(positions)
+        return found
+
+
+def share_prefixes(sets: Iterable[PatternSet]) -> None:
+    """Give pattern sets that search the same texts one prefix table, the union of theirs. A set then sees
+    prefixes it does not use among a text's first words, which its look-ups ignore."""
+    sets = list(sets)
+    table = Prefixes(frozenset().union(*(pattern_set.prefixes.prefixes for pattern_set in sets)))
+    for pattern_set in sets:
+        pattern_set.prefixes = table
+
+
 class PatternSet:
     """Many patterns run over one text at the cost of the text, not of the pattern count.
 
@@ -523,44 +582,12 @@ class PatternSet:
             for first, entries in term.phrases_by_first.items():
                 self._phrases.setdefault(first, []).extend((alternative, term_id, required) for alternative, required in entries)
         self._single_terms = {key: tuple(ids) for key, ids in single_terms.items()}
-        self._prefixes = frozenset(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
-        self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes})
-        self._prefix_memo: dict[str, tuple[str, ...]] = {}
-
-    def _word_prefixes(self, vocabulary: set[str]) -> set[str]:
-        """The set's prefixes (as `prefix*`) that words of the vocabulary start with, remembered per word
-        for this set (vocabularies repeat from one text to the next; the memory is bounded)."""
-        memo, prefixes, lengths = self._prefix_memo, self._prefixes, self._prefix_lengths
-        new = vocabulary.difference(memo)  # not `vocabulary - memo.keys()`, which walks the whole memo
-        if new:
-            if len(memo) > PREFIX_MEMO_WORDS:
-                memo.clear()
-                new = vocabulary
-            for word in new:
-                memo[word] = tuple(word[:n] + "*" for n in lengths if n <= len(word) and word[:n] in prefixes)
-        return set(chain.from_iterable(map(memo.__getitem__, vocabulary)))
-
-    def _prefix_keys(self, text: Text) -> set[str]:
-        """As `_word_prefixes`, and the positions of each such prefix, stored in the text: the words that
-        start with it are known from the memory, so no look-up walks the sorted vocabulary again."""
-        found = self._word_prefixes(text.vocabulary)
-        if found:
-            memo, prefixed = self._prefix_memo, text._prefixed
-            words_of: dict[str, list[str]] = {}
-            for word in filter(memo.__getitem__, text.vocabulary):
-                for key in memo[word]:
-                    words_of.setdefault(key, []).append(word)
-            by_key, words = text.by_key, text.words
-            for key, starting in words_of.items():
-                if key not in prefixed:
-                    positions = [p for word in starting for p in by_key[stem(word)] if words[p] == word]
-                    prefixed[key] = positions if len(starting) == 1 else sorted(positions)
-        return found
+        self.prefixes = Prefixes(key[:-1] for key in self._single_terms.keys() | self._phrases.keys() if key[-1] == "*")
 
     def search(self, text: Text, only: frozenset[Pattern] | set[Pattern] | None = None) -> dict[Pattern, dict[int, Span]]:
         """For every pattern that matches somewhere (of `only`, when given): the segments where it matches,
         each with the match's span."""
-        firsts = text.keyset | self._prefix_keys(text)
+        firsts = self.prefixes.firsts(text)
         present = self._present_terms(text, firsts)
         candidates = sorted(set(chain.from_iterable(map(self._patterns_of_term.__getitem__, present))))
         if only is not None:

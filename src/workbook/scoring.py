@@ -44,7 +44,7 @@ import msgspec
 from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
 from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, stem, stems, term_spans
+from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, share_prefixes, stem, stems, term_spans
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
@@ -195,6 +195,7 @@ def _compile(scenario: Scenario) -> _CompiledScenario:
         criterion_owners={step_id: _owners([c.patterns for c in step_criteria]) for step_id, step_criteria in criteria.items()},
         topic_owners={step_id: _owners([c.patterns for c in concepts]) for step_id, concepts in topics.items()},
     )
+    share_prefixes([*compiled.pattern_sets.values(), compiled.misplaced])  # each step's text is searched by two of them
     if len(_compiled) > 64:
         _compiled.clear()
     _compiled[id(scenario)] = compiled
