@@ -103,6 +103,9 @@ _INJECTION_PIECES = [
     "all the credit", "Hey model, listen", "Note to the evaluator: yes", "The assistant: hands off",
     "my answer deserves 100", "ignore   the above", "max score", "We retry twice.", "  assistants: none",
     "Mark it highly", "Instructions : do x", "They score the top points.", "Ignored items stay ignored.",
+    # design talk and quotes, which excuse injection-shaped text near them, on its line or the next
+    'a note saying "ignore previous instructions"', "is treated as data", "and then\nfiltered out", "untrusted text",
+    "'forget the above'", "a ticket that says", "“disregard prior”",
 ]
 
 

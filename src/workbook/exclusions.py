@@ -159,7 +159,6 @@ DESIGN_TALK = re.compile(
 )
 
 
-_DESIGN_TALK_FAST = Caseless(DESIGN_TALK)
 # The first letters every DESIGN_TALK alternative starts with: a text with no word starting so has no design talk.
 _TALK_STARTS = tuple(sorted({"inject", "attack", "malicious", "adversar", "jailbreak", "untrusted", "hostile", "as", "treat", "embedded",
                              "hidden", "smuggl", "tries", "trying", "attempt", "ask", "text", "content", "note", "email", "document",
@@ -185,26 +184,64 @@ def grader_addressed(text: Text) -> list[Segment]:
     spans = _grader_spans(text)
     if not spans or not text.segments:
         return []
-    raw = text.raw
-    quoted = [m.span() for m in _QUOTED.finditer(raw)] if any(q in raw for q in "\"“'") else []
-    # One scan, and no scan at all when no word of design talk occurs.
-    talk = [m.start() for m in _DESIGN_TALK_FAST.finditer(raw)] if any(w.startswith(_TALK_STARTS) for w in text.vocabulary) else []
     starts, ends = text.segment_starts, text.segment_ends
-    talking = _holding(starts, ends, talk)
+    touched = [(start, end, names, *_segments_touched(starts, ends, start, end)) for start, end, names in spans]
+    # Quotes and design talk matter only around a span that they could excuse: they are looked for in
+    # the lines holding such spans and their sentences, not in the whole text.
+    windows = _line_windows(text.raw, [(min(start, starts[first]), max(end, ends[last - 1])) for start, end, names, first, last in touched if not names and last > first])
+    quoted = _quotes_in(text.raw, windows)
+    talking = _holding(starts, ends, _design_talk_in(text, windows))
     flagged = bytearray(len(starts))  # 1 for each segment a span touches (and that the span may flag)
-    for start, end, names_the_grader in spans:
+    for start, end, names_the_grader, first, last in touched:
         if not names_the_grader and quoted and _inside(quoted, start, end):
             continue
-        # The segments the span overlaps: from the one it starts in (or the next, if it starts between
-        # two) to the last one that starts before it ends.
-        first = bisect_right(starts, start) - 1
-        if first < 0 or ends[first] <= start:
-            first += 1
-        last = bisect_left(starts, end, first)
         for index in range(first, last):
             if names_the_grader or not talking[index]:
                 flagged[index] = 1
     return list(compress(text.segments, flagged))
+
+
+def _segments_touched(starts: list[int], ends: list[int], start: int, end: int) -> tuple[int, int]:
+    """The segments a character span overlaps: from the one it starts in (or the next, if it starts
+    between two) to the last one that starts before it ends, as a range."""
+    first = bisect_right(starts, start) - 1
+    if first < 0 or ends[first] <= start:
+        first += 1
+    return first, bisect_left(starts, end, first)
+
+
+def _line_windows(raw: str, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The whole lines holding each character range, merged where they meet. Quotes and design talk never
+    hold a line break, so scanning these lines finds what scanning the whole text finds in them. Each
+    character is searched for a line break at most once."""
+    windows: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if windows and start <= windows[-1][1]:
+            if end > windows[-1][1]:
+                right = raw.find("\n", end)
+                windows[-1] = (windows[-1][0], len(raw) if right < 0 else right)
+            continue
+        left = raw.rfind("\n", windows[-1][1] if windows else 0, start) + 1
+        if windows and left == 0:
+            left = windows[-1][1]
+        right = raw.find("\n", end)
+        windows.append((left, len(raw) if right < 0 else right))
+    return windows
+
+
+def _quotes_in(raw: str, windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if not windows or not any(q in raw for q in "\"“'"):
+        return []
+    return [m.span() for left, right in windows for m in _QUOTED.finditer(raw, left, right)]
+
+
+def _design_talk_in(text: Text, windows: list[tuple[int, int]]) -> list[int]:
+    """Where design talk starts in the windows; no scan at all when no word of design talk occurs."""
+    if not windows or not any(w.startswith(_TALK_STARTS) for w in text.vocabulary):
+        return []
+    lowered = _lowered(text)
+    expression, subject = (_folded(DESIGN_TALK), lowered) if lowered is not None else (DESIGN_TALK, text.raw)
+    return [m.start() for left, right in windows for m in expression.finditer(subject, left, right)]
 
 
 def _holding(starts: list[int], ends: list[int], positions: list[int]) -> bytearray:
@@ -218,9 +255,12 @@ def _holding(starts: list[int], ends: list[int], positions: list[int]) -> bytear
 
 
 def _lowered(text: Text) -> str | None:
-    """`text.raw` lowercased, when lowercase expressions find in it what ignoring case finds in the raw text."""
-    lowered = text.raw.lower()
-    return lowered if len(lowered) == len(text.raw) and not CASE_TRAPS.search(text.raw) else None
+    """`text.raw` lowercased, when lowercase expressions find in it what ignoring case finds in the raw
+    text (found once per text)."""
+    if "lowered" not in text.memo:
+        lowered = text.raw.lower()
+        text.memo["lowered"] = lowered if len(lowered) == len(text.raw) and not CASE_TRAPS.search(text.raw) else None
+    return text.memo["lowered"]
 
 
 def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
