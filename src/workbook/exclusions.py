@@ -188,9 +188,13 @@ def grader_addressed(text: Text) -> list[Segment]:
     touched = [(start, end, names, *_segments_touched(starts, ends, start, end)) for start, end, names in spans]
     # Quotes and design talk matter only around a span that they could excuse: they are looked for in
     # the lines holding such spans and their sentences, not in the whole text.
-    windows = _line_windows(text.raw, [(min(start, starts[first]), max(end, ends[last - 1])) for start, end, names, first, last in touched if not names and last > first])
-    quoted = _quotes_in(text.raw, windows)
-    talking = _holding(starts, ends, _design_talk_in(text, windows))
+    has_quotes = any(q in text.raw for q in "\"“'")
+    has_talk = any(w.startswith(_TALK_STARTS) for w in text.vocabulary)
+    windows = _line_windows(text.raw, [
+        (min(start, starts[first]), max(end, ends[last - 1])) for start, end, names, first, last in touched if not names and last > first
+    ]) if has_quotes or has_talk else []
+    quoted = [m.span() for left, right in windows for m in _QUOTED.finditer(text.raw, left, right)] if has_quotes else []
+    talking = _holding(starts, ends, _design_talk_in(text, windows) if has_talk else [])
     flagged = bytearray(len(starts))  # 1 for each segment a span touches (and that the span may flag)
     for start, end, names_the_grader, first, last in touched:
         if not names_the_grader and quoted and _inside(quoted, start, end):
@@ -229,16 +233,8 @@ def _line_windows(raw: str, ranges: list[tuple[int, int]]) -> list[tuple[int, in
     return windows
 
 
-def _quotes_in(raw: str, windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    if not windows or not any(q in raw for q in "\"“'"):
-        return []
-    return [m.span() for left, right in windows for m in _QUOTED.finditer(raw, left, right)]
-
-
 def _design_talk_in(text: Text, windows: list[tuple[int, int]]) -> list[int]:
-    """Where design talk starts in the windows; no scan at all when no word of design talk occurs."""
-    if not windows or not any(w.startswith(_TALK_STARTS) for w in text.vocabulary):
-        return []
+    """Where design talk starts in the windows."""
     lowered = _lowered(text)
     expression, subject = (_folded(DESIGN_TALK), lowered) if lowered is not None else (DESIGN_TALK, text.raw)
     return [m.start() for left, right in windows for m in expression.finditer(subject, left, right)]
