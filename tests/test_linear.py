@@ -120,7 +120,34 @@ PIECES = [".", "!", "?", ";", "\n", " ", "\t", "-", "*", "•", "#", ">", "e.g",
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
 def test_the_fast_boundary_expression_cuts_where_the_plain_one_does(text):
-    assert [m.span() for m in matching._BOUNDARY.finditer(text)] == [m.span() for m in PLAIN_BOUNDARY.finditer(text)]
+    assert _pieces_between(matching._BOUNDARY, text) == _pieces_between(PLAIN_BOUNDARY, text)
+
+
+# The shipped expression before a sentence end took in the line break after it: every cut on its own.
+ONE_CUT_EACH = re.compile(
+    r"[.!?;\n](?:"
+    r"(?<=\.)(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
+    r"|(?<=[!?;])(?<![.!?;].)[.!?;]*(?=\s|$)"
+    r"|(?<=\n)[ \t]*(?:\n|[-*•#>|]|(?=[A-Z0-9])|(?=[a-z][a-z0-9 _/&'-]{0,30}:(?:\s|$))))"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + ["|", "ab: ", "key:", "x:y", "SYSTEM: ok", "  "]), max_size=40).map("".join))
+def test_a_sentence_end_that_takes_in_the_line_break_after_it_cuts_the_same_segments(text):
+    assert _pieces_between(matching._BOUNDARY, text) == _pieces_between(ONE_CUT_EACH, text)
+
+
+def _pieces_between(expression: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """Where the stripped text between two cuts starts and ends, for each such text that holds a word:
+    the segments `analyse` makes with these cuts."""
+    pieces, start = [], 0
+    for end, resume in [*map(re.Match.span, expression.finditer(text)), (len(text), len(text))]:
+        chunk = text[start:end]
+        if matching._WORD.findall(chunk.lower()):
+            pieces.append((start + len(chunk) - len(chunk.lstrip()), start + len(chunk.rstrip())))
+        start = resume
+    return pieces
 
 
 @settings(max_examples=300, deadline=None)

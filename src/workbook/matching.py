@@ -48,11 +48,14 @@ GAP_WORDS = frozenset("it them this that these those everything all him her us o
 # Every alternative opens with one of the same few characters, written as one class so the engine
 # skips straight to candidates instead of trying every position; each alternative then checks with a
 # look-behind which character it opened with.
+# A sentence end takes in the line break that follows it when that break is a boundary too: the two
+# would cut out nothing but spaces, and a text of one sentence a line then costs one cut a line.
+_LINE_BREAK = r"\n[ \t]*(?:\n|[-*•#>|]|(?=[A-Z0-9])|(?=[a-z][a-z0-9 _/&'-]{0,30}:(?:\s|$)))"
 _BOUNDARY = re.compile(
     r"[.!?;\n](?:"
-    r"(?<=\.)(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)"
-    r"|(?<=[!?;])(?<![.!?;].)[.!?;]*(?=\s|$)"
-    r"|(?<=\n)[ \t]*(?:\n|[-*•#>|]|(?=[A-Z0-9])|(?=[a-z][a-z0-9 _/&'-]{0,30}:(?:\s|$))))"
+    r"(?<=\.)(?<![.!?;]\.)(?<!e\.g\.)(?<!i\.e\.)(?<!E\.g\.)(?<!I\.e\.)(?<!etc\.)(?<!vs\.)[.!?;]*(?=\s|$)(?:[ \t]*" + _LINE_BREAK + ")?"
+    r"|(?<=[!?;])(?<![.!?;].)[.!?;]*(?=\s|$)(?:[ \t]*" + _LINE_BREAK + ")?"
+    r"|(?<=\n)" + _LINE_BREAK[2:] + ")"
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?\d*|[%$€£]")  # on lowercased text
 _TIME_UNITS = frozenset(
