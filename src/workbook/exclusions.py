@@ -18,7 +18,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 
 from .matching import CASE_TRAPS, Caseless, Segment, Text, stem
 
@@ -185,18 +185,20 @@ def grader_addressed(text: Text) -> list[Segment]:
     if not spans or not text.segments:
         return []
     starts, ends = text.segment_starts, text.segment_ends
-    touched = [(start, end, names, *_segments_touched(starts, ends, start, end)) for start, end, names in spans]
-    # Quotes and design talk matter only around a span that they could excuse: they are looked for in
-    # the lines holding such spans and their sentences, not in the whole text.
+    firsts, lasts = _segments_touched(starts, ends, spans)
     has_quotes = any(q in text.raw for q in "\"“'")
     has_talk = any(w.startswith(_TALK_STARTS) for w in text.vocabulary)
+    if not has_quotes and not has_talk:  # nothing can excuse a span: each flags every segment it touches
+        return list(map(text.segments.__getitem__, sorted(set(chain.from_iterable(map(range, firsts, lasts))))))
+    # Quotes and design talk matter only around a span that they could excuse: they are looked for in
+    # the lines holding such spans and their sentences, not in the whole text.
     windows = _line_windows(text.raw, [
-        (min(start, starts[first]), max(end, ends[last - 1])) for start, end, names, first, last in touched if not names and last > first
-    ]) if has_quotes or has_talk else []
+        (min(start, starts[first]), max(end, ends[last - 1])) for (start, end, names), first, last in zip(spans, firsts, lasts) if not names and last > first
+    ])
     quoted = [m.span() for left, right in windows for m in _QUOTED.finditer(text.raw, left, right)] if has_quotes else []
     talking = _holding(starts, ends, _design_talk_in(text, windows) if has_talk else [])
     flagged = bytearray(len(starts))  # 1 for each segment a span touches (and that the span may flag)
-    for start, end, names_the_grader, first, last in touched:
+    for (start, end, names_the_grader), first, last in zip(spans, firsts, lasts):
         if not names_the_grader and quoted and _inside(quoted, start, end):
             continue
         for index in range(first, last):
@@ -205,13 +207,12 @@ def grader_addressed(text: Text) -> list[Segment]:
     return list(compress(text.segments, flagged))
 
 
-def _segments_touched(starts: list[int], ends: list[int], start: int, end: int) -> tuple[int, int]:
-    """The segments a character span overlaps: from the one it starts in (or the next, if it starts
-    between two) to the last one that starts before it ends, as a range."""
-    first = bisect_right(starts, start) - 1
-    if first < 0 or ends[first] <= start:
-        first += 1
-    return first, bisect_left(starts, end, first)
+def _segments_touched(starts: list[int], ends: list[int], spans: list[tuple[int, int, bool]]) -> tuple[list[int], list[int]]:
+    """For each character span, the range of segments it overlaps: from the one it starts in (or the
+    next, if it starts between two) to the last one that starts before it ends."""
+    before = [bisect_right(starts, start) - 1 for start, _, _ in spans]
+    firsts = [first + 1 if first < 0 or ends[first] <= start else first for first, (start, _, _) in zip(before, spans)]
+    return firsts, [bisect_left(starts, end, first) for first, (_, end, _) in zip(firsts, spans)]
 
 
 def _line_windows(raw: str, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -271,7 +272,7 @@ def _grader_spans(text: Text) -> list[tuple[int, int, bool]]:
         if "grader" in text.vocabulary or "graders" in text.vocabulary:
             spans += [(start, end, "grader" in raw[start:end].lower()) for start, end in lines]
         else:  # no line can be labelled for the grader: thousands of "SYSTEM:" lines cost one tuple each
-            spans += [(start, end, False) for start, end in lines]
+            spans += map(tuple.__add__, lines, repeat((False,)))
     return spans
 
 
