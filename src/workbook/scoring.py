@@ -391,8 +391,8 @@ def _text_shingles(text: Text) -> set[int]:
     triples whose three stems share a segment, and the segments too short to have one."""
     keys, segment_of = text.keys, text.segment_of
     triples = compress(zip(keys, keys[1:], keys[2:]), map(int.__eq__, segment_of, segment_of[2:]))
-    short = [s for s in text.segments if s.end - s.start < 3]
-    return set(map(hash, triples)).union(map(hash, map(tuple, map(keys.__getitem__, (slice(s.start, s.end) for s in short)))))
+    short = [slice(s.start, s.end) for s in text.segments if s.end - s.start < 3]
+    return set(map(hash, triples)).union(map(hash, map(tuple, map(keys.__getitem__, short))))
 
 
 def _quote(segment: Segment) -> str:
@@ -598,7 +598,9 @@ def _count_words(step: _StepText, vocabulary: frozenset[str]) -> None:
     step.content.update({key: n for key, n in counted.items() if _is_content(key)})
     step.written.update(step.content)
     set_aside = [i for i, reason in step.excluded.items() if reason.startswith(SET_ASIDE)]
-    if set_aside:
+    if len(set_aside) == len(text.segments):  # a step set aside whole, as thousands of role-label lines are
+        step.written.update({key: n for key, n in Counter(text.keys).items() if _is_content(key)})
+    elif set_aside:
         aside = Counter(chain.from_iterable(text.keys[text.segments[i].start : text.segments[i].end] for i in set_aside))
         step.written.update({key: n for key, n in aside.items() if _is_content(key)})
     step.mentioned.update(vocabulary.intersection(counted))
