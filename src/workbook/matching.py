@@ -84,6 +84,14 @@ class PatternError(ValueError):
 CASE_TRAPS = re.compile("[\u0130\u0131\u017f]")
 
 
+@lru_cache(maxsize=4096)
+def _foldable(s: str) -> str | None:
+    """`s` lowercased, when lowercase expressions find in that what ignoring case finds in `s`. Remembered:
+    each sentence goes through several expressions in turn."""
+    lowered = s.lower()
+    return lowered if len(lowered) == len(s) and not CASE_TRAPS.search(s) else None
+
+
 class Caseless:
     """A case-insensitive expression written in lowercase, run on lowered text wherever that finds the
     same matches. Positions are those of the text as given; matched groups come back lowercased."""
@@ -93,10 +101,8 @@ class Caseless:
         self.folded = re.compile(expression.pattern, expression.flags & ~re.IGNORECASE)
 
     def _pick(self, s: str) -> tuple[re.Pattern[str], str]:
-        lowered = s.lower()
-        if len(lowered) == len(s) and not CASE_TRAPS.search(s):
-            return self.folded, lowered
-        return self.exact, s
+        lowered = _foldable(s)
+        return (self.folded, lowered) if lowered is not None else (self.exact, s)
 
     def search(self, s: str, pos: int = 0) -> re.Match[str] | None:
         expression, subject = self._pick(s)
