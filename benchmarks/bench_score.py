@@ -1,14 +1,16 @@
 """Benchmark of the offline scorer.
 
 Scores 1,000 varied answer sets (a few with 20 KB steps) and one 100 KB step of
-each hostile text shape, and prints throughput, latency percentiles and the
-per-shape times. Machines here are shared and noisy (the same build swings by
-half from run to run), so every figure is measured several times and both the
+each hostile text shape and of distinct design prose (the matcher's worst case),
+and prints throughput, latency percentiles and the per-shape times. Machines
+here are shared and noisy (the same build swings by half from run to run), so
+every figure is measured several times and both the
 best and the median are printed; the verdict against each target uses the best
 (the run least disturbed by other work), and the median is shown beside it.
 Figures are also given as ratios against a baseline measured in the same
 process, interleaved with the runs: tokenising the same text with one
-regular-expression pass (the least any scorer must do).
+regular-expression pass (the least any scorer must do). To compare two versions
+of the scorer, count instructions instead (bench_instructions.py): they repeat.
 
     .venv/bin/python benchmarks/bench_score.py
 """
