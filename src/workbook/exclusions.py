@@ -65,7 +65,9 @@ class GraderRule:
                 parts.append(rf"(?:{words})")
         expression = re.compile(prefix + _join(parts) + suffix, re.IGNORECASE)
         guard = tuple(frozenset(_first_word(a) for a in slot) for slot in slots if not isinstance(slot, int))
-        openers = tuple(sorted({a.split()[0].lower() for a in slots[0]})) if prefix == r"\b" and not isinstance(slots[0], int) else ()
+        openers = () if prefix != r"\b" or isinstance(slots[0], int) else tuple(sorted({a.split()[0].lower() for a in slots[0]}))
+        if not all(opener[:1].isascii() and opener[:1].isalpha() for opener in openers):
+            openers = ()  # `spans` skips a start after a word character, which only holds for a word's first letter
         return cls(tuple(slots), names_the_grader, expression, guard, openers)
 
     def could_match(self, vocabulary: set[str]) -> bool:
@@ -79,7 +81,7 @@ class GraderRule:
         if lowered is None or not self.openers:
             return [m.span() for m in self.expression.finditer(raw)]
         folded, spans, end = _folded(self.expression), [], 0
-        for start in sorted(chain.from_iterable(_occurrences(lowered, opener) for opener in self.openers)):
+        for start in sorted(set(chain.from_iterable(_occurrences(lowered, opener) for opener in self.openers))):  # "max" is in "maximum"
             if start < end or (start and _is_word_character(lowered[start - 1])):
                 continue  # inside the last match, or mid-word where the expression's \b cannot hold
             match = folded.match(lowered, start)
@@ -227,8 +229,6 @@ def _line_windows(raw: str, ranges: list[tuple[int, int]]) -> list[tuple[int, in
                 windows[-1] = (windows[-1][0], len(raw) if right < 0 else right)
             continue
         left = raw.rfind("\n", windows[-1][1] if windows else 0, start) + 1
-        if windows and left == 0:
-            left = windows[-1][1]
         right = raw.find("\n", end)
         windows.append((left, len(raw) if right < 0 else right))
     return windows
