@@ -187,6 +187,7 @@ class Text:
     vocabulary: set[str]  # the distinct words, as written (for prefixes)
     by_key: dict[str, list[int]]  # stem or placeholder tag ({num}, ...) -> ascending positions
     _prefixed: dict[str, list[int]] = field(default_factory=dict)  # `prefix*` -> positions, as looked up
+    _prefix_words: dict[str, list[str]] = field(default_factory=dict)  # `prefix*` -> the words starting so, when known
     _spans: dict[Alternative, list[Span]] = field(default_factory=dict)  # spans by alternative, as looked up
     _sorted_words: list[str] | None = None
     _offsets: dict[int, list[int]] = field(default_factory=dict)  # segment index -> character offset of each token
@@ -225,9 +226,14 @@ class Text:
         if key[-1] == "*":
             found = self._prefixed.get(key)
             if found is None:
-                found = self._prefixed[key] = self._prefix_positions(key[:-1])
+                starting = self._prefix_words.get(key)
+                found = self._prefixed[key] = self._prefix_positions(key[:-1]) if starting is None else self._positions_of_words(starting)
             return found
         return self.by_key.get(key, [])
+
+    def _positions_of_words(self, starting: list[str]) -> list[int]:
+        positions = [p for word in starting for p in self.by_key[stem(word)] if self.words[p] == word]
+        return positions if len(starting) == 1 else sorted(positions)
 
     def _prefix_positions(self, prefix: str) -> list[int]:
         if self._sorted_words is None:
@@ -534,20 +540,16 @@ class Prefixes:
         return set(chain.from_iterable(map(memo.__getitem__, vocabulary)))
 
     def _keys(self, text: Text) -> set[str]:
-        """As `_of_words`, storing each prefix's positions in the text: the words that start with it are
-        known from the memory, so no look-up walks the sorted vocabulary again."""
+        """As `_of_words`, noting in the text which of its words start with each prefix: the memory knows
+        them, so the positions of a prefix a search does look up need no walk of the sorted vocabulary."""
         found = self._of_words(text.vocabulary)
         if found:
-            memo, prefixed = self._memo, text._prefixed
-            words_of: dict[str, list[str]] = {}
+            memo, words_of = self._memo, {}
             for word in filter(memo.__getitem__, text.vocabulary):
                 for key in memo[word]:
                     words_of.setdefault(key, []).append(word)
-            by_key, words = text.by_key, text.words
-            for key, starting in words_of.items():
-                if key not in prefixed:
-                    positions = [p for word in starting for p in by_key[stem(word)] if words[p] == word]
-                    prefixed[key] = positions if len(starting) == 1 else sorted(positions)
+            for key, starting in words_of.items():  # another table may have noted a prefix already: the same words
+                text._prefix_words.setdefault(key, starting)
         return found
 
 
