@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from test_scoring import SCENARIO
 from workbook import Answers, score
+from workbook import scoring as scoring_module
 from workbook.steps import STEP_IDS
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -114,3 +115,16 @@ def test_a_texts_word_triples_found_at_once_are_those_of_its_segments(raw):
 
     text = analyse(raw)
     assert _text_shingles(text) == set().union(*(_shingles(text.keys[s.start : s.end]) for s in text.segments))
+
+
+@given(st.from_regex(scoring_module.VAGUE_COMMITMENT))
+@settings(max_examples=500, deadline=None)
+def test_every_promise_of_care_holds_a_word_the_guard_looks_for(raw):
+    """The vague-commitment expression is skipped for sentences without one of `_VAGUE_WORDS`: never
+    for one it would match."""
+    from workbook.matching import analyse
+
+    text = analyse(raw)
+    for segment in text.segments:
+        if scoring_module._VAGUE_FAST.search(segment.text):
+            assert scoring_module._may_be_vague(segment.text, text.keys[segment.start : segment.end]), segment.text

@@ -44,7 +44,7 @@ import msgspec
 from . import exclusions
 from .answers import Answers, answers_from_dict, load_answers
 from .lexicon import AntiPattern, Concept, design_vocabulary, expand, global_anti_patterns, make_anti_pattern, step_concepts
-from .matching import Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, share_prefixes, stem, stems, term_spans
+from .matching import CASE_TRAPS, Caseless, Pattern, PatternSet, Segment, Span, Text, analyse, share_prefixes, stem, stems, term_spans
 from .report import AntiPatternHit, CriterionResult, Report, StepReport, next_move
 from .scenario import Scenario, load_all, load_scenario, shipped_exercises_dir
 from .steps import STEP_IDS, STEPS_BY_ID
@@ -115,6 +115,12 @@ VAGUE_COMMITMENT = re.compile(
 )
 RELATION_MARKS = ("→", "->", "=>", "⇒", "=", "<", ">", "≤", "≥")
 _VAGUE_FAST = Caseless(VAGUE_COMMITMENT)
+# A word each alternative of VAGUE_COMMITMENT needs, as stems: a sentence with none of them (and no case
+# trap, which can match a letter it does not lowercase to) cannot match, so the expression is not run.
+# A property test generates matches of the expression and checks that each holds one of these.
+_VAGUE_WORDS = frozenset(stem(w) for w in """appropriately responsibly carefully thoughtfully mindfully sensibly properly
+    seamlessly care way manner fashion mind account consideration practice practices standard standards needed necessary
+    appropriate required against handle address deal cope cater clear something""".split())
 # "scope: read-only, one repo": a labelled value states what the label is, as a short sentence would; a
 # labelled list of concrete things ("red team: satire, namesakes, retracted pieces") is a decision, where a
 # list of the field's own words ("safety: guardrails, evals, monitoring") stays a list of keywords.
@@ -345,6 +351,10 @@ def _rejects(text: Text, span: Span, pattern: Pattern) -> bool:
     return False
 
 
+def _may_be_vague(piece: str, keys: list[str]) -> bool:
+    return not _VAGUE_WORDS.isdisjoint(keys) or CASE_TRAPS.search(piece) is not None
+
+
 def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
     """The credit multiplier of a counted segment, from its text and stems.
 
@@ -356,7 +366,7 @@ def _segment_quality(piece: str, keys: list[str], has_number: bool) -> float:
     """
     count = len(keys)
     related = _RELATION_CHARS.search(piece) is not None
-    if count >= 3 and not (has_number or related) and _VAGUE_FAST.search(piece):
+    if count >= 3 and not (has_number or related) and _may_be_vague(piece, keys) and _VAGUE_FAST.search(piece):
         return VAGUE_CREDIT  # "if fraud is suspected, it is handled appropriately": the condition leads nowhere
     if has_number or related or (count >= 6 and not CONDITIONALS.isdisjoint(keys)):
         return SPECIFIC_CREDIT if count >= 3 else FRAGMENT_CREDIT
