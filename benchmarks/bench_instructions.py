@@ -54,8 +54,11 @@ if again:
 def _instructions(src: Path, work: str, again: bool) -> int:
     command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                sys.executable, "-c", _RUN, str(src), str(ROOT / "benchmarks"), work, "1" if again else "0"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
-    return int(re.search(r"I\s+refs:\s+([\d,]+)", output).group(1).replace(",", ""))
+    run = subprocess.run(command, capture_output=True, text=True)
+    counted = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    if run.returncode or not counted:
+        sys.exit(f"bench_instructions: {work} on {src} failed:\n" + "\n".join(run.stderr.splitlines()[-8:]))
+    return int(counted.group(1).replace(",", ""))
 
 
 def _second_scoring(src: Path, work: str) -> int:
@@ -64,7 +67,10 @@ def _second_scoring(src: Path, work: str) -> int:
 
 def _checkout(revision: str, into: Path) -> Path:
     """The package and the shipped exercises at `revision`, unpacked under `into`."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "src", "exercises"], capture_output=True, check=True).stdout
+    found = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "src", "exercises"], capture_output=True)
+    if found.returncode:
+        sys.exit(f"bench_instructions: --against {revision}: {found.stderr.decode(errors='replace').strip()}")
+    archive = found.stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into / "src"
 
