@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, repeat
 
-from .matching import CASE_TRAPS, Caseless, Segment, Text, stem
+from .matching import Caseless, Segment, Text, foldable, stem
 
 
 def letter_first(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -255,8 +255,7 @@ def _lowered(text: Text) -> str | None:
     """`text.raw` lowercased, when lowercase expressions find in it what ignoring case finds in the raw
     text (found once per text)."""
     if "lowered" not in text.memo:
-        lowered = text.raw.lower()
-        text.memo["lowered"] = lowered if len(lowered) == len(text.raw) and not CASE_TRAPS.search(text.raw) else None
+        text.memo["lowered"] = foldable(text.raw)
     return text.memo["lowered"]
 
 

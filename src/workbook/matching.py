@@ -84,12 +84,24 @@ class PatternError(ValueError):
 CASE_TRAPS = re.compile("[\u0130\u0131\u017f]")
 
 
-@lru_cache(maxsize=4096)
-def _foldable(s: str) -> str | None:
-    """`s` lowercased, when lowercase expressions find in that what ignoring case finds in `s`. Remembered:
-    each sentence goes through several expressions in turn."""
+def foldable(s: str) -> str | None:
+    """`s` lowercased, when lowercase expressions find in that what ignoring case finds in `s`; else None."""
     lowered = s.lower()
     return lowered if len(lowered) == len(s) and not CASE_TRAPS.search(s) else None
+
+
+FOLD_MEMO_CHARS = 2_000  # sentences up to this long have their folded form remembered; a 100 KB one is not kept
+
+
+@lru_cache(maxsize=4096)
+def _foldable_sentence(s: str) -> str | None:
+    return foldable(s)
+
+
+def _foldable(s: str) -> str | None:
+    """`foldable(s)`, remembered for sentences of ordinary length: each goes through several expressions in
+    turn. Long texts are folded afresh, so the memory stays small whatever a class pastes."""
+    return _foldable_sentence(s) if len(s) <= FOLD_MEMO_CHARS else foldable(s)
 
 
 class Caseless:
