@@ -32,11 +32,14 @@ grader-addressed text, an anti-pattern or a dismissal can never raise a score
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from itertools import chain, compress
 from dataclasses import dataclass, field
+from contextlib import contextmanager
 from functools import lru_cache
 
 import msgspec
@@ -900,6 +903,26 @@ def _as_answers(answers: Answers | dict | str | os.PathLike) -> Answers:
 
 def score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None = None) -> Report:
     """Score an answer set against its scenario's rubric. Pure, offline and deterministic."""
+    with _cycle_collector_paused():
+        return _score(answers, scenario)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Hold back Python's cycle collector while one answer set is scored. A long step makes tens of
+    thousands of short-lived lists and segments, which set off collections that walk every object of
+    the process (a class's gradebook included); reference counting frees them anyway. Only the call
+    that paused the collector turns it back on, so nesting and a caller's own gc.disable() hold."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _score(answers: Answers | dict | str | os.PathLike, scenario: Scenario | None) -> Report:
     answers = _as_answers(answers)
     scenario = scenario or load_scenario(answers.scenario)
     compiled = _compile(scenario)
