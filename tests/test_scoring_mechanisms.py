@@ -6,6 +6,8 @@ the calibration sets, not these, are how the scorer is judged.
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from workbook import Answers, load_all, load_scenario, score, scoring
@@ -648,16 +650,11 @@ def test_text_addressed_to_the_grader_does_not_free_a_repeated_sentence_to_earn_
 def test_scoring_pauses_the_cycle_collector_only_while_it_runs_and_leaves_no_cycles_behind():
     """score() holds back the cycle collector for speed; that is only safe if reference counting frees
     everything it makes, so a collection afterwards must find none of the scorer's objects in a cycle."""
-    import gc
-
-    from workbook.scenario import load_all
-
-    scenarios, _ = load_all()
     long_step = " ".join(f"Refunds over ${n} wait for an agent; the model reads the order {n} first." for n in range(2_000))
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
-        for scenario in scenarios.values():
+        for scenario in SCENARIOS.values():
             reference = {step: spec.reference_answer for step, spec in scenario.step_specs().items()}
             for answers in (reference, {"safety_checks": long_step}):
                 score(Answers(scenario.id, answers), scenario)  # compiles the rubric and fills caches

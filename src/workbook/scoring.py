@@ -37,10 +37,10 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from itertools import chain, compress
-from dataclasses import dataclass, field
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, compress
 
 import msgspec
 
@@ -913,12 +913,12 @@ def _cycle_collector_paused() -> Iterator[None]:
     thousands of short-lived lists and segments, which set off collections that walk every object of
     the process (a class's gradebook included); reference counting frees them anyway. Only the call
     that paused the collector turns it back on, so nesting and a caller's own gc.disable() hold."""
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
